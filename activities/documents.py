@@ -1,0 +1,53 @@
+"""Readable Markdown for stored artefacts, so a person can read the store without tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def render_markdown(kind: str, version: int, case_id: str, content: dict[str, Any]) -> str:
+    title = str(content.get("name") or kind.replace("_", " ").capitalize())
+    lines = [
+        f"# {title}",
+        "",
+        f"*{kind.replace('_', ' ')} · version {version} · case {case_id}*",
+        "",
+    ]
+    lines.extend(_render(content, level=2))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _heading(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def _render(value: dict[str, Any], level: int) -> list[str]:
+    lines: list[str] = []
+    scalars = {k: v for k, v in value.items() if not isinstance(v, dict | list)}
+    for key, item in scalars.items():
+        if item is not None:
+            lines.append(f"- **{_heading(key)}:** {item}")
+    if scalars:
+        lines.append("")
+    for key, item in value.items():
+        if isinstance(item, dict) and any(v not in (None, [], {}) for v in item.values()):
+            lines.extend([f"{'#' * level} {_heading(key)}", ""])
+            lines.extend(_render(item, level + 1))
+        elif isinstance(item, list):
+            lines.extend([f"{'#' * level} {_heading(key)}", ""])
+            lines.extend(_render_list(item, level + 1))
+    return lines
+
+
+def _render_list(items: list[Any], level: int) -> list[str]:
+    if not items:
+        return ["*none*", ""]
+    if all(not isinstance(i, dict) for i in items):
+        return [*(f"- {i}" for i in items), ""]
+    lines: list[str] = []
+    for item in items:
+        label = item.get("id") or item.get("name") or ""
+        headline = item.get("name") if item.get("id") and item.get("name") else item.get("thing")
+        lines.extend([f"{'#' * level} {label}{f' — {headline}' if headline else ''}".rstrip(), ""])
+        lines.extend(_render(item, level + 1))
+    return lines

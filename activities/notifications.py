@@ -1,0 +1,68 @@
+"""Notifications: a structured log event plus an outbox the operator can read.
+
+Each notification is one JSON file named by its id, so a retried activity rewrites the same file
+instead of sending twice. A chat or e-mail webhook can read the outbox later.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import structlog
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.artefact_store import _write_atomically
+
+log = structlog.get_logger()
+
+NOTIFICATION_SENT = "notification.sent"
+
+
+class Notification(BaseModel):
+    id: str
+    case_id: str
+    kind: Literal["info", "reminder", "escalation"]
+    to: list[str]
+    subject: str
+    body: str
+    at: datetime
+
+
+class Outbox:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, notification: Notification) -> Path:
+        return self.root.joinpath(*notification.case_id.split("/"), f"{notification.id}.json")
+
+    def put(self, notification: Notification) -> Path:
+        path = self.path_for(notification)
+        _write_atomically(path, notification.model_dump_json(indent=2) + "\n")
+        return path
+
+    def read(self, person: str | None = None) -> list[Notification]:
+        items = [
+            Notification.model_validate(json.loads(p.read_text(encoding="utf-8")))
+            for p in sorted(self.root.rglob("*.json"))
+        ]
+        if person:
+            items = [n for n in items if person in n.to]
+        return sorted(items, key=lambda n: n.at)
+
+    @activity.defn(name="notify")
+    def notify(self, notification: Notification) -> str:
+        """Record one notification in the outbox and the log (personal data stays out of the log)."""
+        path = self.put(notification)
+        log.info(
+            NOTIFICATION_SENT,
+            notification_id=notification.id,
+            case_id=notification.case_id,
+            kind=notification.kind,
+            recipients=len(notification.to),
+            subject=notification.subject,
+        )
+        return str(path)

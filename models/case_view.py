@@ -1,0 +1,49 @@
+"""What a case shows to people and tools: its status, blockers and outcome (query results)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from models.audit import AuditEntry
+from models.commands import ArtefactRef
+
+
+class BlockerView(BaseModel):
+    id: str
+    trigger: str
+    description: str
+    who: list[str]
+    missing: list[str]
+
+
+class DeadlineView(BaseModel):
+    label: str
+    due_at: datetime
+    next_reminder_at: datetime
+    reminders_sent: int
+    escalated: bool
+
+
+class CaseStatus(BaseModel):
+    workflow_id: str
+    process: str
+    case_id: str
+    title: str
+    service_id: str | None
+    state: str
+    state_description: str
+    terminal: bool
+    awaiting: list[str]
+    blockers: list[BlockerView]
+    legal_triggers: list[str]
+    deadline: DeadlineView | None
+    artefacts: dict[str, ArtefactRef]
+    recent: list[AuditEntry]
+
+
+class EstablishmentOutcome(BaseModel):
+    state: str
+    service_id: str | None
+    contract: ArtefactRef | None

@@ -1,0 +1,131 @@
+"""Client-side operations on cases, shared by every front door (the CLI now, HTTP later).
+
+Each raises a domain error from ``models.errors`` for a refusal, translating what Temporal says
+(an update rejected by a validator, an unknown workflow id, a finished case) into that vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.audit import AuditEntry
+from models.case_view import CaseStatus
+from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.errors import ALL_ERRORS, CaseClosed, CaseExists, OsomError, UnknownCase, invalid
+from models.establishment import NewServiceInput
+from models.proposal import Proposal
+from workflows import TASK_QUEUE, NewServiceWorkflow
+from workflows._visibility import initial_attributes
+
+T = TypeVar("T")
+
+
+def new_service_id(proposal_id: str) -> str:
+    return f"new-service/{proposal_id}"
+
+
+def parse_proposal(document: dict[str, Any]) -> Proposal:
+    try:
+        return Proposal.model_validate(document)
+    except ValidationError as err:
+        raise invalid("the proposal", err) from err
+
+
+async def start_new_service(
+    client: Client, proposal: Proposal, proposer: str, task_queue: str = TASK_QUEUE
+) -> str:
+    workflow_id = new_service_id(proposal.id)
+    try:
+        await client.start_workflow(
+            NewServiceWorkflow.run,
+            NewServiceInput(proposal=proposal, proposer=proposer),
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=TypedSearchAttributes(
+                initial_attributes("establishment", proposal.id)
+            ),
+            static_summary=f"New service proposal {proposal.id}: {proposal.name}",
+            static_details=(
+                f"**{proposal.name}** ({proposal.trigger_type}, signal {proposal.signal})\n\n"
+                f"{proposal.summary}\n\nRaised by {proposer}."
+            ),
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise CaseExists(
+            f"{workflow_id} already exists: a proposal id is used once", workflow_id=workflow_id
+        ) from err
+    return workflow_id
+
+
+async def decide(client: Client, workflow_id: str, decision: Decision) -> CommandResult:
+    handle = client.get_workflow_handle(workflow_id)
+    return await _call(
+        workflow_id,
+        handle.execute_update(NewServiceWorkflow.decide, decision),
+    )
+
+
+async def submit(client: Client, workflow_id: str, submission: ArtefactSubmission) -> CommandResult:
+    handle = client.get_workflow_handle(workflow_id)
+    return await _call(
+        workflow_id,
+        handle.execute_update(NewServiceWorkflow.submit, submission),
+    )
+
+
+async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:
+    handle = client.get_workflow_handle(workflow_id)
+    await _call(workflow_id, handle.signal(NewServiceWorkflow.decide_signal, decision))
+
+
+async def status(client: Client, workflow_id: str) -> CaseStatus:
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.status))
+
+
+async def audit_log(client: Client, workflow_id: str) -> list[AuditEntry]:
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.audit_log))
+
+
+async def diagram(client: Client, workflow_id: str) -> str:
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.diagram))
+
+
+async def _call(workflow_id: str, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except WorkflowUpdateFailedError as err:
+        raise _domain_error(err.cause) from err
+    except WorkflowQueryFailedError as err:
+        raise OsomError(f"{workflow_id} could not answer: {err.message}") from err
+    except RPCError as err:
+        if "already completed" in err.message:
+            raise CaseClosed(
+                f"{workflow_id} has finished and takes no more commands", workflow_id=workflow_id
+            ) from err
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise UnknownCase(f"no case with workflow id {workflow_id}", workflow_id=workflow_id) from err
+        raise
+
+
+def _domain_error(cause: BaseException | None) -> OsomError:
+    """Rebuild the domain error a workflow raised from its ApplicationError."""
+    if isinstance(cause, ApplicationError) and cause.type in ALL_ERRORS:
+        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+        return ALL_ERRORS[cause.type](cause.message, **details)
+    return OsomError(str(cause))

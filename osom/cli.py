@@ -1,0 +1,320 @@
+"""``osom``: run the engine, start cases, send decisions and artefacts, inspect cases.
+
+Every refusal prints the error type and what to do about it, exits with status 2, and leaves the
+case unchanged. Connection settings come from Temporal's standard client configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import signal
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from activities.notifications import Outbox
+from models.case_view import CaseStatus
+from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.errors import OsomError, invalid
+from osom import cases
+from osom.client import connect
+from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
+from osom.documents import load_document
+from osom.logging import configure_logging
+from osom.settings import Settings
+from workflows.establishment.definition import ESTABLISHMENT
+
+T = TypeVar("T")
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+start_app = typer.Typer(help="Start a case.", no_args_is_help=True)
+app.add_typer(start_app, name="start")
+
+PROCESSES = {"establishment": ESTABLISHMENT, "new-service": ESTABLISHMENT}
+REFUSED = 2
+
+Actor = Annotated[str, typer.Option("--as", help="the person acting (directory id, e.g. P-001)")]
+DecisionIdOpt = Annotated[
+    str | None,
+    typer.Option("--id", help="decision id; reuse it to retry safely (default: a new one)"),
+]
+
+
+def _run(action: Callable[[], Awaitable[T]]) -> T:
+    """Run one async action; print a refusal as a person can act on it and exit non-zero."""
+    try:
+        return asyncio.run(action())  # type: ignore[arg-type]
+    except OsomError as err:
+        _print_refusal(err)
+        raise typer.Exit(REFUSED) from None
+    except RuntimeError as err:
+        if "connect" in str(err).lower():
+            typer.secho(f"error: cannot reach Temporal: {err}", err=True, fg="red")
+            raise typer.Exit(1) from None
+        raise
+
+
+def _print_refusal(err: OsomError) -> None:
+    typer.secho(f"refused: {err.type}: {err.message}", err=True, fg="red")
+    for item in err.details.get("missing", []):
+        typer.echo(f"  missing: {item}", err=True)
+    for item in err.details.get("problems", []):
+        typer.echo(f"  problem: {item}", err=True)
+    for item in err.details.get("errors", []):
+        typer.echo(f"  field {item['field']}: {item['message']}", err=True)
+    typer.echo("The case is unchanged.", err=True)
+
+
+def _print_result(result: CommandResult) -> None:
+    again = " (already applied earlier; nothing changed now)" if result.replayed else ""
+    typer.secho(f"accepted: {result.message}{again}", fg="green")
+    typer.echo(f"decision id: {result.decision_id}")
+    if result.artefact:
+        typer.echo(f"stored: {result.artefact.json_path}")
+        typer.echo(f"        {result.artefact.markdown_path}")
+
+
+def _command(model: type[T], **fields: Any) -> T:
+    try:
+        return model.model_validate(fields)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as err:
+        raise invalid("the command", err) from err
+
+
+# -- running the engine ----------------------------------------------------------------------
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="where the server database lives")] = Path("data"),
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+    port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
+) -> None:
+    """The embedded default: a Temporal dev server (SQLite in DATA_DIR) and our worker."""
+    from worker import run_worker
+
+    configure_logging()
+    settings = Settings.from_env()
+    server = DevServer(db_file=data_dir.resolve() / "temporal.db", port=port, ui_port=ui_port)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"[1/3] starting the Temporal dev server ({server.db_file}) ...")
+    process = server.start(data_dir / "temporal-server.log")
+
+    async def serve() -> None:
+        client = await wait_for_server(connect, server.address)
+        typer.echo("[2/3] server up; registering search attributes ...")
+        added = await ensure_search_attributes(client)
+        typer.echo(f"      added: {', '.join(added)}" if added else "      all present")
+        typer.echo("[3/3] worker running. Ctrl-C stops the worker and the server.")
+        typer.secho(f"\n  Temporal Web UI:  {server.ui_url}", fg="green", bold=True)
+        typer.echo(f"  Temporal server:  {server.address} (namespace {client.namespace})")
+        typer.echo(f"  Artefact store:   {settings.artefact_root}")
+        typer.echo(f"  Outbox:           {settings.outbox_root}\n")
+        await run_worker(settings, client)
+
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(serve())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        loop.run_until_complete(task)
+    except asyncio.CancelledError:
+        typer.echo("stopping ...")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        loop.close()
+
+
+@app.command()
+def worker() -> None:
+    """A worker against the configured Temporal server (TEMPORAL_ADDRESS, profiles ...)."""
+    from worker import main
+
+    main()
+
+
+# -- starting cases and sending commands -----------------------------------------------------
+
+
+@start_app.command("new-service")
+def start_new_service(proposal_file: Path, actor: Actor) -> None:
+    """Start establishing a new service from a proposal (demand record); prints the workflow id."""
+
+    async def action() -> str:
+        proposal = cases.parse_proposal(load_document(proposal_file))
+        return await cases.start_new_service(await connect(), proposal, actor)
+
+    typer.echo(_run(action))
+
+
+@app.command()
+def submit(
+    workflow_id: str,
+    artefact_file: Path,
+    actor: Actor,
+    kind: Annotated[str | None, typer.Option(help="artefact kind (default: the file's 'kind')")] = None,
+    reason: Annotated[str | None, typer.Option(help="why this version")] = None,
+    decision_id: DecisionIdOpt = None,
+) -> None:
+    """Submit an artefact (a YAML/JSON file whose 'kind' names what it is)."""
+
+    async def action() -> CommandResult:
+        content = load_document(artefact_file)
+        artefact_kind = kind or content.pop("kind", None)
+        content.pop("kind", None)
+        submission = _command(
+            ArtefactSubmission,
+            decision_id=decision_id or uuid.uuid4().hex,
+            actor=actor,
+            reason=reason,
+            kind=artefact_kind or "",
+            content=content,
+        )
+        return await cases.submit(await connect(), workflow_id, submission)
+
+    _print_result(_run(action))
+
+
+@app.command()
+def decide(
+    workflow_id: str,
+    trigger: str,
+    actor: Actor,
+    reason: Annotated[str | None, typer.Option(help="why (some decisions require it)")] = None,
+    data: Annotated[Path | None, typer.Option(help="YAML/JSON file with the decision's data")] = None,
+    decision_id: DecisionIdOpt = None,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="send as a signal; a refusal lands in the audit log")
+    ] = False,
+) -> None:
+    """Fire a trigger of the process (for example: triage_started, proposal_approved)."""
+
+    async def action() -> CommandResult | None:
+        decision = _command(
+            Decision,
+            decision_id=decision_id or uuid.uuid4().hex,
+            actor=actor,
+            trigger=trigger,
+            reason=reason,
+            data=load_document(data) if data else {},
+        )
+        client = await connect()
+        if no_wait:
+            await cases.send_decision_signal(client, workflow_id, decision)
+            typer.echo(f"sent (decision id {decision.decision_id}); see `osom status {workflow_id}`")
+            return None
+        return await cases.decide(client, workflow_id, decision)
+
+    result = _run(action)
+    if result:
+        _print_result(result)
+
+
+# -- inspecting ------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    workflow_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """State, what blocks the case, who it waits for, the deadline and the last audit entries."""
+
+    async def action() -> CaseStatus:
+        return await cases.status(await connect(), workflow_id)
+
+    result = _run(action)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    _print_status(result)
+
+
+def _print_status(s: CaseStatus) -> None:
+    typer.secho(f"{s.workflow_id}  {s.title}", bold=True)
+    typer.echo(f"state:    {s.state}{' (final)' if s.terminal else ''} — {s.state_description}")
+    if s.service_id:
+        typer.echo(f"service:  {s.service_id}")
+    if s.awaiting:
+        typer.echo(f"waiting:  {', '.join(s.awaiting)}")
+    if s.deadline:
+        d = s.deadline
+        flag = "  OVERDUE (escalated)" if d.escalated else ""
+        typer.echo(f"deadline: {d.label} by {d.due_at:%Y-%m-%d}{flag}")
+    for b in s.blockers:
+        if b.missing:
+            typer.echo(f"blocked:  {b.id} {b.trigger} needs:")
+            for item in b.missing:
+                typer.echo(f"            - {item}")
+        else:
+            typer.echo(f"ready:    {b.id} {b.trigger} — {b.description} ({', '.join(b.who)})")
+    if s.legal_triggers:
+        typer.echo(f"triggers: {', '.join(s.legal_triggers)}")
+    for kind, ref in s.artefacts.items():
+        typer.echo(f"artefact: {kind} v{ref.version} {ref.markdown_path}")
+    typer.echo("recent:")
+    for e in s.recent:
+        moved = f"{e.from_state or '∅'} -> {e.to_state}"
+        why = f" — {e.reason or e.message}" if (e.reason or e.message) else ""
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.outcome:8} {e.command} by {e.actor} ({e.role}) {moved}{why}")
+
+
+@app.command("log")
+def audit(workflow_id: str) -> None:
+    """The whole audit log of a case as JSON lines."""
+
+    async def action() -> list[Any]:
+        return await cases.audit_log(await connect(), workflow_id)
+
+    for entry in _run(action):
+        typer.echo(entry.model_dump_json())
+
+
+@app.command()
+def diagram(target: str) -> None:
+    """Mermaid diagram of a process (establishment) or of a case, its current state marked."""
+    if target in PROCESSES:
+        typer.echo(PROCESSES[target].mermaid())
+        return
+
+    async def action() -> str:
+        return await cases.diagram(await connect(), target)
+
+    typer.echo(_run(action))
+
+
+@app.command()
+def outbox(
+    to: Annotated[str | None, typer.Option("--to", help="only notifications to this person")] = None,
+) -> None:
+    """Notifications the engine has sent (the outbox in the data folder)."""
+    for n in Outbox(Settings.from_env().outbox_root).read(to):
+        typer.echo(f"{n.at:%Y-%m-%d %H:%M} {n.kind:10} to {','.join(n.to)}: {n.subject}")
+
+
+def main() -> None:
+    """Console entry point: run the command, then leave without interpreter teardown.
+
+    The Temporal SDK's native threads can abort a finishing interpreter ("PyGILState_Release",
+    DESIGN §7), which would turn a clean exit into status 134; ``os._exit`` after flushing keeps
+    the exit status the command's own.
+    """
+    code = 0
+    try:
+        app()
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else int(done.code is not None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Connecting to Temporal with the engine's data converter."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+
+async def connect(address: str | None = None) -> Client:
+    """Connect using Temporal's standard client config (profile file and TEMPORAL_* variables).
+
+    Without any configuration this is the local dev server on localhost:7233, namespace default.
+    """
+    config = ClientConfig.load_client_connect_config()
+    if address:
+        config["target_host"] = address
+    config.setdefault("target_host", "localhost:7233")
+    return await Client.connect(**config, data_converter=pydantic_data_converter)

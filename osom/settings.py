@@ -1,0 +1,40 @@
+"""Settings from the environment, read once in the composition root."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples" / "fenmoor"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the engine keeps its files and which organisation it serves.
+
+    Temporal connection settings (address, namespace, TLS, API key) are not here: they come from
+    Temporal's standard client configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, a profile in
+    temporal.toml ...), see ``osom.client.connect``.
+    """
+
+    data_dir: Path
+    artefact_root: Path
+    outbox_root: Path
+    directory_path: Path
+    policy_path: Path | None
+    task_queue: str
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(os.environ.get("OSOM_DATA_DIR", "data")).resolve()
+        policy = os.environ.get("OSOM_POLICY", str(EXAMPLES / "policy.yaml"))
+        return cls(
+            data_dir=data_dir,
+            artefact_root=Path(os.environ.get("OSOM_ARTEFACT_ROOT", data_dir / "artefacts")),
+            outbox_root=Path(os.environ.get("OSOM_OUTBOX", data_dir / "outbox")),
+            directory_path=Path(os.environ.get("OSOM_DIRECTORY", EXAMPLES / "directory.yaml")),
+            policy_path=Path(policy) if policy else None,
+            task_queue=os.environ.get("OSOM_TASK_QUEUE", "osom"),
+        )

@@ -1,0 +1,55 @@
+"""Deadlines in working days, computed from workflow time (pure: no clock reads here)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from models.establishment import ClockState
+from models.policy import ClockPolicy
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``days`` working days (Monday to Friday) after ``start``, at the same time of day.
+
+    Public holidays are not known to the engine; an organisation that needs them sets its
+    deadlines in the policy a little longer.
+    """
+    moment = start
+    remaining = days
+    while remaining > 0:
+        moment += timedelta(days=1)
+        if moment.weekday() < 5:
+            remaining -= 1
+    return moment
+
+
+def start_clock(name: str, label: str, now: datetime, policy: ClockPolicy) -> ClockState:
+    return ClockState(
+        name=name,
+        label=label,
+        started_at=now,
+        due_at=add_working_days(now, policy.due_wd),
+        next_reminder_at=add_working_days(now, policy.reminder_wd),
+    )
+
+
+def next_event(clock: ClockState) -> tuple[datetime, str]:
+    """When the clock next needs attention, and what happens then ('remind' or 'escalate')."""
+    if not clock.escalated and clock.due_at <= clock.next_reminder_at:
+        return clock.due_at, "escalate"
+    return clock.next_reminder_at, "remind"
+
+
+def after_event(clock: ClockState, kind: str, policy: ClockPolicy) -> ClockState:
+    """The clock once a reminder or the escalation has been sent."""
+    if kind == "escalate":
+        following = clock.next_reminder_at
+        if following <= clock.due_at:
+            following = add_working_days(clock.due_at, policy.reminder_wd)
+        return clock.model_copy(update={"escalated": True, "next_reminder_at": following})
+    return clock.model_copy(
+        update={
+            "reminders_sent": clock.reminders_sent + 1,
+            "next_reminder_at": add_working_days(clock.next_reminder_at, policy.reminder_wd),
+        }
+    )

@@ -1,0 +1,178 @@
+"""A process as data: states, transitions, who may fire them, what each needs.
+
+Everything else a process shows (the ``transitions`` machine, the Mermaid diagram, the answer to
+"what is blocking this case?", who the case waits for) is derived from one ``ProcessDefinition``.
+Nothing else lists states or triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from models.people import Permit
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Requirement(Generic[C]):
+    """Something a move needs the case to hold (usually an artefact), checked over state alone.
+
+    ``supplied_by`` names the trigger or artefact kind that provides it, so a blocked case can say
+    who it waits for.
+    """
+
+    name: str
+    label: str
+    check: Callable[[C], list[str]]
+    supplied_by: str
+
+
+@dataclass(frozen=True)
+class Guard(Generic[C]):
+    """A rule over the case and the command's data (for example: the target service is live)."""
+
+    name: str
+    label: str
+    check: Callable[[C, Any], list[str]]
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    name: str
+    description: str
+    terminal: bool = False
+    clock: str | None = None
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    """A deadline that runs while the case is in any state naming it (reminders, then escalation)."""
+
+    name: str
+    label: str
+    remind: tuple[Permit, ...]
+    escalate_to: tuple[Permit, ...]
+
+
+@dataclass(frozen=True)
+class TransitionSpec(Generic[C]):
+    id: str
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str | None
+    permits: tuple[Permit, ...]
+    description: str
+    requires: tuple[Requirement[C], ...] = ()
+    guards: tuple[Guard[C], ...] = ()
+    data: type[BaseModel] | None = None
+    reason_required: bool = False
+    effects: tuple[str, ...] = ()
+    progress: bool = True
+
+    def target(self, source: str) -> str:
+        return self.dest or source
+
+
+@dataclass(frozen=True)
+class ArtefactSpec:
+    """An artefact people submit to a case, in which states, and who may submit it."""
+
+    kind: str
+    label: str
+    model: type[BaseModel]
+    states: tuple[str, ...]
+    permits: tuple[Permit, ...]
+
+
+@dataclass(frozen=True)
+class Blocker:
+    """One way forward from the current state and what stands in its way."""
+
+    id: str
+    trigger: str
+    description: str
+    permits: tuple[Permit, ...]
+    missing: list[str]
+
+    @property
+    def who(self) -> list[str]:
+        return list(dict.fromkeys(p.describe() for p in self.permits))
+
+
+@dataclass(frozen=True)
+class ProcessDefinition(Generic[C]):
+    name: str
+    title: str
+    version: int
+    initial: str
+    start: tuple[str, str]
+    states: tuple[StateSpec, ...]
+    transitions: tuple[TransitionSpec[C], ...]
+    artefacts: tuple[ArtefactSpec, ...] = ()
+    clocks: tuple[ClockSpec, ...] = ()
+    effects: dict[str, str] = field(default_factory=dict)
+
+    def state(self, name: str) -> StateSpec:
+        return next(s for s in self.states if s.name == name)
+
+    def transition(self, trigger: str) -> TransitionSpec[C] | None:
+        return next((t for t in self.transitions if t.trigger == trigger), None)
+
+    def artefact(self, kind: str) -> ArtefactSpec | None:
+        return next((a for a in self.artefacts if a.kind == kind), None)
+
+    def clock(self, name: str) -> ClockSpec:
+        return next(c for c in self.clocks if c.name == name)
+
+    def leaving(self, state: str) -> list[TransitionSpec[C]]:
+        return [t for t in self.transitions if state in t.sources]
+
+    def permits_for(self, supplier: str) -> tuple[Permit, ...]:
+        """Who can supply a requirement: the permits of the trigger or artefact named."""
+        transition = self.transition(supplier)
+        if transition:
+            return transition.permits
+        artefact = self.artefact(supplier)
+        return artefact.permits if artefact else ()
+
+    def blockers(self, case: C, state: str) -> list[Blocker]:
+        """For each forward move from ``state``: who fires it and what is still missing."""
+        result = []
+        for t in self.leaving(state):
+            if not t.progress:
+                continue
+            missing: list[str] = []
+            who: list[Permit] = []
+            for requirement in t.requires:
+                problems = requirement.check(case)
+                if problems:
+                    missing.extend(f"{requirement.label}: {p}" for p in problems)
+                    who.extend(self.permits_for(requirement.supplied_by))
+            if not missing:
+                who = list(t.permits)
+            result.append(Blocker(t.id, t.trigger, t.description, tuple(who), missing))
+        return result
+
+    def mermaid(self, current: str | None = None) -> str:
+        """The process as a Mermaid state diagram, with the current state highlighted."""
+        lines = ["stateDiagram-v2", f"  %% {self.title} (definition v{self.version})"]
+        for s in self.states:
+            lines.append(f'  state "{s.name}" as {s.name}')
+        start_id, start_trigger = self.start
+        lines.append(f"  [*] --> {self.initial}: {start_id} {start_trigger}")
+        for t in self.transitions:
+            who = ", ".join(p.describe() for p in t.permits)
+            for source in t.sources:
+                lines.append(f"  {source} --> {t.target(source)}: {t.id} {t.trigger} by {who}")
+        for s in self.states:
+            if s.terminal:
+                lines.append(f"  {s.name} --> [*]")
+        if current:
+            lines.append("  classDef current fill:#ffd54f,stroke:#e65100,stroke-width:3px")
+            lines.append(f"  class {current} current")
+        return "\n".join(lines) + "\n"

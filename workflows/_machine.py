@@ -1,0 +1,71 @@
+"""The only module that touches the dynamic API of ``transitions``.
+
+The machine decides what is legal; the case's state object stays the one copy of the truth: the
+machine's model reads and writes the phase through the two callables it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from transitions import Machine
+
+from workflows._definition import ProcessDefinition
+
+
+class _PhaseModel:
+    """A ``transitions`` model whose ``state`` attribute lives in the case state."""
+
+    def __init__(self, read: Callable[[], str], write: Callable[[str], None]) -> None:
+        self._read = read
+        self._write = write
+
+    @property
+    def state(self) -> str:
+        return self._read()
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._write(value)
+
+
+class ProcessMachine:
+    def __init__(
+        self,
+        definition: ProcessDefinition[Any],
+        read: Callable[[], str],
+        write: Callable[[str], None],
+    ) -> None:
+        self._model = _PhaseModel(read, write)
+        self._machine = Machine(
+            model=self._model,
+            states=[s.name for s in definition.states],
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                for t in definition.transitions
+            ],
+            initial=read(),
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+
+    @property
+    def state(self) -> str:
+        return self._model.state
+
+    def legal_triggers(self) -> list[str]:
+        triggers: list[str] = self._machine.get_triggers(self.state)
+        return triggers
+
+    def is_legal(self, trigger: str) -> bool:
+        return trigger in self.legal_triggers()
+
+    def fire(self, trigger: str) -> str:
+        """Fire a trigger that was checked legal; return the new state."""
+        if not self.is_legal(trigger):
+            raise RuntimeError(f"{trigger} is not legal from {self.state}; check before firing")
+        fired = getattr(self._model, trigger)()
+        if not fired:
+            raise RuntimeError(f"{trigger} did not fire from {self.state}")
+        return self.state

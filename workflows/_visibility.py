@@ -1,0 +1,99 @@
+"""What operators see in the Temporal Web UI: search attributes and the case page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+)
+
+from models.case_view import CaseStatus
+
+PROCESS = SearchAttributeKey.for_keyword("OsomProcess")
+CASE_ID = SearchAttributeKey.for_keyword("OsomCaseId")
+SERVICE_ID = SearchAttributeKey.for_keyword("OsomServiceId")
+STATE = SearchAttributeKey.for_keyword("OsomState")
+AWAITING = SearchAttributeKey.for_keyword_list("OsomAwaiting")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("OsomNextDeadline")
+
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+    PROCESS,
+    CASE_ID,
+    SERVICE_ID,
+    STATE,
+    AWAITING,
+    NEXT_DEADLINE,
+)
+
+_CLI_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList", "DATETIME": "Datetime"}
+
+
+def cli_flags() -> list[str]:
+    """``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        flags += ["--search-attribute", f"{key.name}={_CLI_TYPES[key.indexed_value_type.name]}"]
+    return flags
+
+
+def attribute_types() -> dict[str, str]:
+    """Name → type as the temporal CLI spells it (for the compose stack's admin job)."""
+    return {key.name: _CLI_TYPES[key.indexed_value_type.name] for key in SEARCH_ATTRIBUTES}
+
+
+def initial_attributes(process: str, case_id: str) -> list[SearchAttributePair[str]]:
+    return [SearchAttributePair(PROCESS, process), SearchAttributePair(CASE_ID, case_id)]
+
+
+def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[object]]:
+    """The search attribute values that mirror a case's status."""
+    deadline: datetime | None = status.deadline.due_at if status.deadline else None
+    updates: list[SearchAttributeUpdate[object]] = [
+        STATE.value_set(status.state),  # type: ignore[list-item]
+        AWAITING.value_set(status.awaiting),  # type: ignore[list-item]
+        SERVICE_ID.value_set(status.service_id)  # type: ignore[list-item]
+        if status.service_id
+        else SERVICE_ID.value_unset(),
+        NEXT_DEADLINE.value_set(deadline)  # type: ignore[list-item]
+        if deadline
+        else NEXT_DEADLINE.value_unset(),
+    ]
+    return updates
+
+
+def case_page(status: CaseStatus, last_decision: str | None) -> str:
+    """The Markdown the Web UI shows as the workflow's current details."""
+    lines = [
+        f"## {status.title}",
+        f"**State:** `{status.state}` — {status.state_description}",
+        "",
+    ]
+    if status.awaiting:
+        lines.append(f"**Waiting for:** {', '.join(status.awaiting)}")
+    if status.deadline:
+        d = status.deadline
+        flag = " — **overdue, escalated**" if d.escalated else ""
+        lines.append(
+            f"**Next deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
+            f"(reminders sent: {d.reminders_sent}){flag}"
+        )
+    if status.blockers:
+        lines += ["", "### What is blocking this case"]
+        for b in status.blockers:
+            if b.missing:
+                lines.append(f"- **{b.id} `{b.trigger}`** needs:")
+                lines += [f"  - {m}" for m in b.missing]
+            else:
+                lines.append(f"- **{b.id} `{b.trigger}`** ready for {', '.join(b.who)}")
+    if status.artefacts:
+        lines += ["", "### Artefacts"]
+        lines += [
+            f"- {kind} v{ref.version}: `{ref.markdown_path}`"
+            for kind, ref in status.artefacts.items()
+        ]
+    if last_decision:
+        lines += ["", f"**Last decision:** {last_decision}"]
+    return "\n".join(lines) + "\n"

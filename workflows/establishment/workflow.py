@@ -1,0 +1,641 @@
+"""The durable workflow of one proposal: a thin Temporal adapter over the process definition.
+
+Commands arrive as updates (checked by a validator before anything reaches history) or as signals
+(same checks; a refusal is recorded in the audit log). The handler re-checks under the case lock,
+stores artefacts, fires the trigger, appends the audit entry and sends notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from activities.artefact_store import StoreRequest
+    from activities.directory import CaseContext
+    from activities.notifications import Notification
+    from models.audit import AuditEntry
+    from models.case_view import BlockerView, CaseStatus, DeadlineView, EstablishmentOutcome
+    from models.commands import ArtefactRef, ArtefactSubmission, CommandResult, Decision
+    from models.contract import BudgetAllocation, LifecycleStage, ServiceContract
+    from models.errors import (
+        ArtefactConflict,
+        ArtefactsMissing,
+        CaseClosed,
+        GuardFailed,
+        IllegalTransition,
+        InvalidArtefact,
+        OsomError,
+        PayloadTooLarge,
+        UnknownPerson,
+        invalid,
+        payload_size,
+    )
+    from models.establishment import (
+        EstablishmentCase,
+        NewServiceInput,
+        RoutingDecision,
+        ServiceManagerAppointment,
+    )
+    from models.people import ActingAs, CaseRole, Permit
+    from models.proposal import DiscoveryPlan
+    from workflows import _clock, _visibility
+    from workflows._definition import ArtefactSpec, TransitionSpec
+    from workflows._errors import refusal
+    from workflows._machine import ProcessMachine
+    from workflows.establishment.definition import ESTABLISHMENT
+
+DEFINITION = ESTABLISHMENT
+PROCESS = DEFINITION.name
+STORE_TIMEOUT = timedelta(seconds=30)
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
+
+
+class _Checked(BaseModel):
+    """A command that passed every check, with how the actor acts and its validated data."""
+
+    acting: ActingAs
+    data: Any = None
+
+
+@workflow.defn(name="NewService")
+class NewServiceWorkflow:
+    """One proposal for a new service, from demand raised to established (DOMAIN §9.3)."""
+
+    @workflow.init
+    def __init__(self, input: NewServiceInput) -> None:
+        self._case: EstablishmentCase | None = None
+        if input.policy is not None and input.directory is not None:
+            self._case = self._new_case(input, input.directory, input.policy)
+        self._lock = asyncio.Lock()
+        self._changes = 0
+        self._machine: ProcessMachine | None = None
+
+    # -- run: load context, then keep the deadlines until the case ends ------------------------
+
+    @workflow.run
+    async def run(self, input: NewServiceInput) -> EstablishmentOutcome:
+        if self._case is None:
+            context = await workflow.execute_activity(
+                "load_case_context",
+                result_type=CaseContext,
+                start_to_close_timeout=STORE_TIMEOUT,
+                summary="load the directory and the policy in force",
+            )
+            self._case = self._new_case(
+                input, input.directory or context.directory, input.policy or context.policy
+            )
+        case = self._case
+        try:
+            acting = case.directory.authorise(
+                input.proposer, (Permit(role=CaseRole.ANY),), {}, "raise a demand"
+            )
+        except UnknownPerson as err:
+            raise refusal(err) from err
+        self._audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
+        self._enter_state(case.state)
+        await self._notify(
+            "info",
+            [case.directory.executive.id],
+            f"New proposal {case.proposal.id}: {case.proposal.name}",
+            f"{case.proposal.summary}\nRaised by {input.proposer}; waiting for triage.",
+        )
+        while not DEFINITION.state(case.state).terminal:
+            await self._wait_for_change_or_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        published = case.artefacts.get("service_contract")
+        return EstablishmentOutcome(state=case.state, service_id=case.service_id, contract=published)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        case = self._require_case()
+        seen = self._changes
+        if case.clock is None:
+            await workflow.wait_condition(lambda: self._changes != seen)
+            return
+        at, kind = _clock.next_event(case.clock)
+        delay = max(at - workflow.now(), timedelta(seconds=1))
+        try:
+            await workflow.wait_condition(
+                lambda: self._changes != seen,
+                timeout=delay,
+                timeout_summary=f"{case.clock.label}: {kind}",
+            )
+        except TimeoutError:
+            async with self._lock:
+                await self._clock_fired(kind)
+
+    async def _clock_fired(self, kind: str) -> None:
+        case = self._require_case()
+        clock = case.clock
+        if clock is None:
+            return
+        spec = DEFINITION.clock(clock.name)
+        policy = case.policy.clock(PROCESS, clock.name)
+        permits = spec.escalate_to if kind == "escalate" else spec.remind
+        overdue = workflow.now() >= clock.due_at
+        verb = "ESCALATED: overdue" if kind == "escalate" else ("Overdue" if overdue else "Reminder")
+        await self._notify(
+            "escalation" if kind == "escalate" else "reminder",
+            self._people(permits),
+            f"{verb}: {clock.label} for {case.proposal.id} by {clock.due_at:%Y-%m-%d}",
+            f"{case.proposal.name} is {case.state}. " + self._blocker_summary(),
+        )
+        case.clock = _clock.after_event(clock, kind, policy)
+        system = ActingAs(person="SYSTEM", role="SYSTEM")
+        self._audit(system, f"deadline_{kind}", case.state, case.state, "system", reason=clock.label)
+        self._publish_status()
+
+    # -- updates and signals ------------------------------------------------------------------
+
+    @workflow.update(name="decide")
+    async def decide(self, cmd: Decision) -> CommandResult:
+        """Fire a trigger of the process (refused with a typed error if not allowed)."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
+            try:
+                return await self._apply_decision(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    @decide.validator
+    def _validate_decide(self, cmd: Decision) -> None:
+        if self._case is not None and cmd.decision_id not in self._case.applied:
+            try:
+                self._check_decision(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    @workflow.update(name="submit")
+    async def submit(self, cmd: ArtefactSubmission) -> CommandResult:
+        """Submit a new version of an artefact (refused with field-level messages if invalid)."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
+            try:
+                return await self._apply_submission(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    @submit.validator
+    def _validate_submit(self, cmd: ArtefactSubmission) -> None:
+        if self._case is not None and cmd.decision_id not in self._case.applied:
+            try:
+                self._check_submission(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    @workflow.signal(name="decide_signal")
+    async def decide_signal(self, cmd: Decision) -> None:
+        """Fire-and-forget form of ``decide``: a refusal is recorded in the audit log."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
+            try:
+                await self._apply_decision(cmd)
+            except OsomError as err:
+                self._record_refusal(cmd.actor, cmd.trigger, cmd.decision_id, err)
+
+    @workflow.signal(name="submit_signal")
+    async def submit_signal(self, cmd: ArtefactSubmission) -> None:
+        """Fire-and-forget form of ``submit``: a refusal is recorded in the audit log."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
+            try:
+                await self._apply_submission(cmd)
+            except OsomError as err:
+                self._record_refusal(cmd.actor, f"submit:{cmd.kind}", cmd.decision_id, err)
+
+    # -- queries ------------------------------------------------------------------------------
+
+    @workflow.query(name="status")
+    def status(self) -> CaseStatus:
+        """State, what blocks the case, who it waits for, the deadline and recent audit entries."""
+        return self._status()
+
+    @workflow.query(name="blockers")
+    def blockers(self) -> list[BlockerView]:
+        """For each way forward from the current state: who may take it and what is missing."""
+        return self._status().blockers
+
+    @workflow.query(name="audit_log")
+    def audit_log(self) -> list[AuditEntry]:
+        """Every accepted move, deadline event and refused signal, oldest first."""
+        return list(self._require_case().audit)
+
+    @workflow.query(name="diagram")
+    def diagram(self) -> str:
+        """The process as a Mermaid state diagram with the current state highlighted."""
+        return DEFINITION.mermaid(current=self._case.state if self._case else None)
+
+    # -- checks: pure functions of the case state, shared by validators and handlers ----------
+
+    def _check_decision(self, cmd: Decision) -> _Checked:
+        case = self._require_case()
+        spec = DEFINITION.transition(cmd.trigger)
+        if spec is None:
+            known = ", ".join(t.trigger for t in DEFINITION.transitions)
+            raise IllegalTransition(
+                f"'{cmd.trigger}' is not a trigger of {DEFINITION.title}; triggers: {known}",
+                trigger=cmd.trigger,
+            )
+        self._check_open(cmd.trigger)
+        if not self._state_machine().is_legal(cmd.trigger):
+            legal = ", ".join(self._state_machine().legal_triggers())
+            raise IllegalTransition(
+                f"{spec.id} {cmd.trigger} is not possible from {case.state}; "
+                f"possible from here: {legal}",
+                trigger=cmd.trigger,
+                state=case.state,
+            )
+        acting = case.directory.authorise(
+            cmd.actor, spec.permits, self._relations(), f"fire {spec.id} {cmd.trigger}"
+        )
+        if spec.reason_required and not cmd.reason:
+            raise GuardFailed(
+                f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]
+            )
+        data = self._validated(spec.data, cmd.data, f"data for {cmd.trigger}")
+        self._check_requirements(spec)
+        problems = [p for g in spec.guards for p in g.check(case, data)]
+        if problems:
+            raise GuardFailed(
+                f"{spec.id} {cmd.trigger} refused: {'; '.join(problems)}", problems=problems
+            )
+        return _Checked(acting=acting, data=data)
+
+    def _check_requirements(self, spec: TransitionSpec[EstablishmentCase]) -> None:
+        case = self._require_case()
+        missing = [f"{r.label}: {p}" for r in spec.requires for p in r.check(case)]
+        if missing:
+            raise ArtefactsMissing(
+                f"{spec.id} {spec.trigger} needs: " + "; ".join(missing), missing=missing
+            )
+
+    def _check_submission(self, cmd: ArtefactSubmission) -> _Checked:
+        case = self._require_case()
+        spec = DEFINITION.artefact(cmd.kind)
+        if spec is None:
+            kinds = ", ".join(a.kind for a in DEFINITION.artefacts)
+            raise InvalidArtefact(
+                f"'{cmd.kind}' is not an artefact of {DEFINITION.title}; it takes: {kinds}",
+                errors=[{"field": "kind", "message": f"unknown kind {cmd.kind}"}],
+            )
+        self._check_open(f"submit {cmd.kind}")
+        if case.state not in spec.states:
+            raise IllegalTransition(
+                f"a {cmd.kind} can be submitted in {', '.join(spec.states)}; "
+                f"the case is {case.state}",
+                state=case.state,
+            )
+        acting = case.directory.authorise(
+            cmd.actor, spec.permits, self._relations(), f"submit a {cmd.kind}"
+        )
+        artefact = self._validated(spec.model, cmd.content, spec.label)
+        return _Checked(acting=acting, data=artefact)
+
+    def _check_open(self, what: str) -> None:
+        case = self._require_case()
+        if DEFINITION.state(case.state).terminal:
+            raise CaseClosed(
+                f"{case.proposal.id} is {case.state}, a final state: '{what}' is not possible",
+                state=case.state,
+            )
+
+    def _validated(self, model: type[BaseModel] | None, payload: dict[str, Any], what: str) -> Any:
+        case = self._require_case()
+        size = payload_size(payload)
+        limit = case.policy.max_payload_bytes
+        if size > limit:
+            raise PayloadTooLarge(
+                f"{what} is {size} bytes; the policy allows at most {limit}",
+                errors=[{"field": "(root)", "message": f"{size} bytes > {limit}"}],
+            )
+        if model is None:
+            if payload:
+                raise InvalidArtefact(
+                    f"{what}: this trigger takes no data",
+                    errors=[{"field": "data", "message": "must be empty"}],
+                )
+            return None
+        try:
+            return model.model_validate(payload)
+        except ValidationError as err:
+            raise invalid(what, err) from err
+
+    # -- applying accepted commands ----------------------------------------------------------
+
+    async def _apply_decision(self, cmd: Decision) -> CommandResult:
+        case = self._require_case()
+        if cmd.decision_id in case.applied:
+            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        checked = self._check_decision(cmd)
+        spec = DEFINITION.transition(cmd.trigger)
+        assert spec is not None
+        source = case.state
+        published: ArtefactRef | None = None
+        if "publish_contract" in spec.effects:
+            published = await self._publish_contract(cmd.actor)
+        self._record_data(spec, checked.data)
+        target = self._state_machine().fire(cmd.trigger)
+        self._audit(checked.acting, cmd.trigger, source, target, "accepted", cmd.reason, cmd.decision_id)
+        result = CommandResult(
+            decision_id=cmd.decision_id,
+            command=cmd.trigger,
+            from_state=source,
+            to_state=target,
+            message=f"{spec.id} {cmd.trigger} applied: {source} -> {target}",
+            artefact=published,
+        )
+        case.applied[cmd.decision_id] = result
+        self._enter_state(target, changed_from=source)
+        await self._run_notifications(spec, cmd)
+        return result
+
+    async def _apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
+        case = self._require_case()
+        if cmd.decision_id in case.applied:
+            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        checked = self._check_submission(cmd)
+        spec = DEFINITION.artefact(cmd.kind)
+        assert spec is not None
+        version = case.artefacts[cmd.kind].version + 1 if cmd.kind in case.artefacts else 1
+        ref = await self._store(self._case_id(), cmd.kind, version, checked.data)
+        self._record_artefact(spec, checked.data, cmd.actor)
+        case.artefacts[cmd.kind] = ref
+        self._audit(
+            checked.acting, f"submit:{cmd.kind}", case.state, case.state, "accepted",
+            cmd.reason, cmd.decision_id,
+        )
+        result = CommandResult(
+            decision_id=cmd.decision_id,
+            command=f"submit:{cmd.kind}",
+            from_state=case.state,
+            to_state=case.state,
+            message=f"{spec.label} accepted as version {version}",
+            artefact=ref,
+        )
+        case.applied[cmd.decision_id] = result
+        self._changes += 1
+        self._publish_status()
+        return result
+
+    def _record_data(self, spec: TransitionSpec[EstablishmentCase], data: Any) -> None:
+        case = self._require_case()
+        if isinstance(data, ServiceManagerAppointment):
+            case.service_manager = data.person
+        elif isinstance(data, BudgetAllocation):
+            case.budget = data
+        elif isinstance(data, RoutingDecision):
+            case.routed_to = data
+
+    def _record_artefact(self, spec: ArtefactSpec, artefact: Any, actor: str) -> None:
+        case = self._require_case()
+        if isinstance(artefact, ServiceContract):
+            case.contract = artefact
+        elif isinstance(artefact, DiscoveryPlan):
+            case.discovery_plan = artefact
+            case.discovery_plan_by = actor
+
+    async def _publish_contract(self, actor: str) -> ArtefactRef:
+        """E10: contract v1, stage DISCOVERY, under the new service's own folder."""
+        case = self._require_case()
+        assert case.contract is not None
+        contract = case.contract.model_copy(
+            update={
+                "version": 1,
+                "published_at": workflow.now(),
+                "published_by": actor,
+                "service_manager": case.service_manager,
+                "lifecycle_stage": LifecycleStage.DISCOVERY,
+            }
+        )
+        ref = await self._store(f"service/{contract.service_id}", "service_contract", 1, contract)
+        case.contract = contract
+        case.artefacts["service_contract"] = ref
+        return ref
+
+    async def _store(self, case_id: str, kind: str, version: int, artefact: BaseModel) -> ArtefactRef:
+        request = StoreRequest(
+            case_id=case_id, kind=kind, version=version, content=artefact.model_dump(mode="json")
+        )
+        try:
+            return await workflow.execute_activity(
+                "store_artefact",
+                request,
+                result_type=ArtefactRef,
+                start_to_close_timeout=STORE_TIMEOUT,
+                summary=f"store {kind} v{version}",
+            )
+        except ActivityError as err:
+            raise ArtefactConflict(f"could not store {kind} v{version}: {err.cause}") from err
+
+    # -- effects -------------------------------------------------------------------------------
+
+    async def _run_notifications(self, spec: TransitionSpec[EstablishmentCase], cmd: Decision) -> None:
+        case = self._require_case()
+        subject = f"{case.proposal.id} {case.proposal.name}: {spec.description} ({case.state})"
+        body = f"{spec.id} {cmd.trigger} by {cmd.actor}." + (
+            f" Reason: {cmd.reason}" if cmd.reason else ""
+        )
+        recipients = {
+            "notify_proposer": [case.proposer],
+            "notify_executive": [case.directory.executive.id],
+            "notify_service_manager": [case.service_manager] if case.service_manager else [],
+            "notify_target_service": (
+                [case.routed_to.consulted_service_manager] if case.routed_to else []
+            ),
+        }
+        for effect in spec.effects:
+            to = recipients.get(effect)
+            if to:
+                await self._notify("info", to, subject, body)
+
+    async def _notify(self, kind: str, to: list[str], subject: str, body: str) -> None:
+        """Best effort: a notification that cannot be sent is logged, never undoes a decision."""
+        case = self._require_case()
+        notification = Notification(
+            id=f"{len(case.audit):04d}-{workflow.uuid4().hex[:8]}",
+            case_id=self._case_id(),
+            kind=kind,  # type: ignore[arg-type]
+            to=sorted(set(to)),
+            subject=subject,
+            body=body,
+            at=workflow.now(),
+        )
+        try:
+            await workflow.execute_activity(
+                "notify",
+                notification,
+                start_to_close_timeout=STORE_TIMEOUT,
+                retry_policy=NOTIFY_RETRY,
+                summary=subject[:200],
+            )
+        except ActivityError:
+            workflow.logger.warning("notification failed", extra={"subject": subject})
+
+    # -- state, audit and what the operator sees -----------------------------------------------
+
+    def _enter_state(self, state: str, changed_from: str | None = None) -> None:
+        case = self._require_case()
+        clock_name = DEFINITION.state(state).clock
+        running = case.clock.name if case.clock else None
+        if clock_name != running:
+            case.clock = None
+            if clock_name:
+                label = DEFINITION.clock(clock_name).label
+                policy = case.policy.clock(PROCESS, clock_name)
+                case.clock = _clock.start_clock(clock_name, label, workflow.now(), policy)
+        self._changes += 1
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        status = self._status()
+        workflow.upsert_search_attributes(_visibility.updates_for(status))
+        last = next((e for e in reversed(self._require_case().audit) if e.outcome == "accepted"), None)
+        summary = (
+            f"{last.command} by {last.actor} as {last.role} at {last.at:%Y-%m-%d %H:%M}"
+            + (f" — {last.reason}" if last.reason else "")
+            if last
+            else None
+        )
+        workflow.set_current_details(_visibility.case_page(status, summary))
+
+    def _status(self) -> CaseStatus:
+        case = self._require_case()
+        state = DEFINITION.state(case.state)
+        blockers = [] if state.terminal else DEFINITION.blockers(case, case.state)
+        awaiting: list[str] = []
+        for blocker in blockers:
+            awaiting += [p.describe() for p in blocker.permits] + self._people(blocker.permits)
+        clock = case.clock
+        return CaseStatus(
+            workflow_id=self._case_id(),
+            process=PROCESS,
+            case_id=case.proposal.id,
+            title=f"{case.proposal.id} {case.proposal.name}",
+            service_id=case.service_id,
+            state=case.state,
+            state_description=state.description,
+            terminal=state.terminal,
+            awaiting=list(dict.fromkeys(awaiting)),
+            blockers=[
+                BlockerView(
+                    id=b.id, trigger=b.trigger, description=b.description, who=b.who, missing=b.missing
+                )
+                for b in blockers
+            ],
+            legal_triggers=[] if state.terminal else self._state_machine().legal_triggers(),
+            deadline=DeadlineView(
+                label=clock.label,
+                due_at=clock.due_at,
+                next_reminder_at=clock.next_reminder_at,
+                reminders_sent=clock.reminders_sent,
+                escalated=clock.escalated,
+            )
+            if clock
+            else None,
+            artefacts=dict(case.artefacts),
+            recent=case.audit[-5:],
+        )
+
+    def _blocker_summary(self) -> str:
+        lines = [
+            f"{b.id} {b.trigger}: " + ("; ".join(b.missing) if b.missing else f"ready for {', '.join(b.who)}")
+            for b in self._status().blockers
+        ]
+        return "\n".join(lines)
+
+    def _people(self, permits: tuple[Permit, ...]) -> list[str]:
+        case = self._require_case()
+        relations = self._relations()
+        people: list[str] = []
+        for permit in permits:
+            if isinstance(permit.role, CaseRole):
+                person = relations.get(permit.role)
+                people += [person] if person else []
+            else:
+                people += case.directory.holders(permit)
+        return list(dict.fromkeys(people))
+
+    def _relations(self) -> dict[CaseRole, str | None]:
+        case = self._require_case()
+        return {
+            CaseRole.PROPOSER: case.proposer,
+            CaseRole.NOMINATED_SM: case.service_manager or case.proposal.proposed_service_manager,
+        }
+
+    def _audit(
+        self,
+        acting: ActingAs,
+        command: str,
+        source: str,
+        target: str,
+        outcome: str,
+        reason: str | None,
+        decision_id: str | None = None,
+    ) -> None:
+        case = self._require_case()
+        case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=acting.person,
+                role=acting.role,
+                command=command,
+                from_state=source,
+                to_state=target,
+                outcome=outcome,  # type: ignore[arg-type]
+                decision_id=decision_id,
+                reason=reason,
+                artefact_versions=case.artefact_versions(),
+            )
+        )
+
+    def _record_refusal(self, actor: str, command: str, decision_id: str, err: OsomError) -> None:
+        case = self._require_case()
+        workflow.logger.info(
+            "decision.refused", extra={"command": command, "error_type": err.type, "actor": actor}
+        )
+        case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=actor,
+                role="unverified",
+                command=command,
+                from_state=case.state,
+                to_state=case.state,
+                outcome="refused",
+                decision_id=decision_id,
+                error_type=err.type,
+                message=err.message,
+                artefact_versions=case.artefact_versions(),
+            )
+        )
+        self._publish_status()
+
+    def _state_machine(self) -> ProcessMachine:
+        if self._machine is None:
+            case = self._require_case()
+            self._machine = ProcessMachine(
+                DEFINITION, lambda: case.state, lambda s: setattr(case, "state", s)
+            )
+        return self._machine
+
+    def _require_case(self) -> EstablishmentCase:
+        if self._case is None:
+            raise RuntimeError("the case context is not loaded yet")
+        return self._case
+
+    @staticmethod
+    def _case_id() -> str:
+        return workflow.info().workflow_id
+
+    @staticmethod
+    def _new_case(input: NewServiceInput, directory: Any, policy: Any) -> EstablishmentCase:
+        return EstablishmentCase(
+            proposal=input.proposal, proposer=input.proposer, directory=directory, policy=policy
+        )
