@@ -55,7 +55,7 @@ class Outbox:
 
     @activity.defn(name="notify")
     def notify(self, notification: Notification) -> str:
-        """Record one notification in the outbox and the log (personal data stays out of the log)."""
+        """Record a notification in the outbox and the log (no personal data in the log)."""
         path = self.put(notification)
         log.info(
             NOTIFICATION_SENT,

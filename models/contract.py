@@ -1,4 +1,4 @@
-"""The service contract, its user needs and performance measures (DOMAIN §7.1–7.3).
+"""The service contract, its user needs and performance measures (DOMAIN §7.1-7.3).
 
 A contract is versioned: the draft is version 0 and each publication by the Executive is the next
 version. Which fields must be filled depends on the point in the lifecycle; ``missing_for`` names
@@ -65,7 +65,9 @@ class UserNeed(_Strict):
     users: list[ShortText] = Field(min_length=1)
     thing: Text
     outcome: Text
-    metrics: list[str] = Field(default_factory=list, description="ids of the measures of this outcome")
+    metrics: list[str] = Field(
+        default_factory=list, description="ids of the measures of this outcome"
+    )
     status: NeedStatus = NeedStatus.HYPOTHETICAL
     is_target_need: bool = False
 
@@ -97,7 +99,9 @@ class PerformanceMeasure(_Strict):
     @model_validator(mode="after")
     def _rules(self) -> PerformanceMeasure:
         if self.kind == MeasureKind.CONTRACT and not self.user_need_ref:
-            raise ValueError("a CONTRACT measure must name the user need it measures (user_need_ref)")
+            raise ValueError(
+                "a CONTRACT measure must name the user need it measures (user_need_ref)"
+            )
         if self.proxy_approved_by and not self.is_proxy:
             raise ValueError("proxy_approved_by is only for proxy measures (is_proxy: true)")
         return self
@@ -132,7 +136,9 @@ class ServiceContract(_Strict):
 
     service_id: ServiceId
     name: ShortText
-    version: int = Field(default=0, ge=0, description="0 is the draft; published versions count from 1")
+    version: int = Field(
+        default=0, ge=0, description="0 is the draft; published versions count from 1"
+    )
     published_at: datetime | None = None
     published_by: PersonId | None = None
     service_manager: PersonId | None = None

@@ -136,7 +136,7 @@ class Directory(BaseModel):
         return next(p for p in self.people if Role.EXEC in p.roles)
 
     def holders(self, permit: Permit) -> list[str]:
-        """Directory people who satisfy an organisation-wide permit (for 'who is it waiting for')."""
+        """People who satisfy an organisation-wide permit (who a case waits for)."""
         if isinstance(permit.role, CaseRole):
             return []
         return [

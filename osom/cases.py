@@ -74,7 +74,7 @@ async def decide(client: Client, workflow_id: str, decision: Decision) -> Comman
     handle = client.get_workflow_handle(workflow_id)
     return await _call(
         workflow_id,
-        handle.execute_update(NewServiceWorkflow.decide, decision),
+        handle.execute_update("decide", decision, result_type=CommandResult),
     )
 
 
@@ -82,7 +82,7 @@ async def submit(client: Client, workflow_id: str, submission: ArtefactSubmissio
     handle = client.get_workflow_handle(workflow_id)
     return await _call(
         workflow_id,
-        handle.execute_update(NewServiceWorkflow.submit, submission),
+        handle.execute_update("submit", submission, result_type=CommandResult),
     )
 
 
@@ -119,7 +119,9 @@ async def _call(workflow_id: str, call: Awaitable[T]) -> T:
                 f"{workflow_id} has finished and takes no more commands", workflow_id=workflow_id
             ) from err
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise UnknownCase(f"no case with workflow id {workflow_id}", workflow_id=workflow_id) from err
+            raise UnknownCase(
+                f"no case with workflow id {workflow_id}", workflow_id=workflow_id
+            ) from err
         raise
 
 

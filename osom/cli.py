@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import signal
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -159,7 +159,9 @@ def submit(
     workflow_id: str,
     artefact_file: Path,
     actor: Actor,
-    kind: Annotated[str | None, typer.Option(help="artefact kind (default: the file's 'kind')")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="artefact kind (default: the file's 'kind')")
+    ] = None,
     reason: Annotated[str | None, typer.Option(help="why this version")] = None,
     decision_id: DecisionIdOpt = None,
 ) -> None:
@@ -188,7 +190,9 @@ def decide(
     trigger: str,
     actor: Actor,
     reason: Annotated[str | None, typer.Option(help="why (some decisions require it)")] = None,
-    data: Annotated[Path | None, typer.Option(help="YAML/JSON file with the decision's data")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file with the decision's data")
+    ] = None,
     decision_id: DecisionIdOpt = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="send as a signal; a refusal lands in the audit log")
@@ -208,7 +212,9 @@ def decide(
         client = await connect()
         if no_wait:
             await cases.send_decision_signal(client, workflow_id, decision)
-            typer.echo(f"sent (decision id {decision.decision_id}); see `osom status {workflow_id}`")
+            typer.echo(
+                f"sent (decision id {decision.decision_id}); see `osom status {workflow_id}`"
+            )
             return None
         return await cases.decide(client, workflow_id, decision)
 
@@ -263,7 +269,8 @@ def _print_status(s: CaseStatus) -> None:
     for e in s.recent:
         moved = f"{e.from_state or '∅'} -> {e.to_state}"
         why = f" — {e.reason or e.message}" if (e.reason or e.message) else ""
-        typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.outcome:8} {e.command} by {e.actor} ({e.role}) {moved}{why}")
+        who = f"{e.actor} ({e.role})"
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.outcome:8} {e.command} by {who} {moved}{why}")
 
 
 @app.command("log")
@@ -292,7 +299,9 @@ def diagram(target: str) -> None:
 
 @app.command()
 def outbox(
-    to: Annotated[str | None, typer.Option("--to", help="only notifications to this person")] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="only notifications to this person")
+    ] = None,
 ) -> None:
     """Notifications the engine has sent (the outbox in the data folder)."""
     for n in Outbox(Settings.from_env().outbox_root).read(to):

@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,13 +77,14 @@ class DevServer:
             return subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
 
 
-async def wait_for_server(connect: object, address: str, timeout: float = 60.0) -> Client:
+async def wait_for_server(
+    connect: Callable[[str], Awaitable[Client]], address: str, seconds: float = 60.0
+) -> Client:
     """Connect as soon as the server answers (``connect`` is ``osom.client.connect``)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + seconds
     while True:
         try:
-            client: Client = await connect(address)  # type: ignore[operator]
-            return client
+            return await connect(address)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise

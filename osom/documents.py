@@ -16,7 +16,9 @@ MAX_FILE_BYTES = 1024 * 1024
 def load_document(path: Path) -> dict[str, Any]:
     """A YAML (or JSON, which is YAML) mapping from ``path``; refuse anything else clearly."""
     if not path.is_file():
-        raise MalformedInput(f"{path}: no such file", errors=[{"field": "file", "message": "missing"}])
+        raise MalformedInput(
+            f"{path}: no such file", errors=[{"field": "file", "message": "missing"}]
+        )
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise PayloadTooLarge(

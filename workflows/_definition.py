@@ -51,7 +51,7 @@ class StateSpec:
 
 @dataclass(frozen=True)
 class ClockSpec:
-    """A deadline that runs while the case is in any state naming it (reminders, then escalation)."""
+    """A deadline running while the case is in any state naming it: reminders, then escalation."""
 
     name: str
     label: str

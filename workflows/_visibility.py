@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio.common import (
     SearchAttributeKey,
@@ -19,7 +20,7 @@ STATE = SearchAttributeKey.for_keyword("OsomState")
 AWAITING = SearchAttributeKey.for_keyword_list("OsomAwaiting")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("OsomNextDeadline")
 
-SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     PROCESS,
     CASE_ID,
     SERVICE_ID,
@@ -48,16 +49,16 @@ def initial_attributes(process: str, case_id: str) -> list[SearchAttributePair[s
     return [SearchAttributePair(PROCESS, process), SearchAttributePair(CASE_ID, case_id)]
 
 
-def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[object]]:
+def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
     """The search attribute values that mirror a case's status."""
     deadline: datetime | None = status.deadline.due_at if status.deadline else None
-    updates: list[SearchAttributeUpdate[object]] = [
-        STATE.value_set(status.state),  # type: ignore[list-item]
-        AWAITING.value_set(status.awaiting),  # type: ignore[list-item]
-        SERVICE_ID.value_set(status.service_id)  # type: ignore[list-item]
+    updates: list[SearchAttributeUpdate[Any]] = [
+        STATE.value_set(status.state),
+        AWAITING.value_set(status.awaiting),
+        SERVICE_ID.value_set(status.service_id)
         if status.service_id
         else SERVICE_ID.value_unset(),
-        NEXT_DEADLINE.value_set(deadline)  # type: ignore[list-item]
+        NEXT_DEADLINE.value_set(deadline)
         if deadline
         else NEXT_DEADLINE.value_unset(),
     ]

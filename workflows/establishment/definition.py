@@ -1,4 +1,4 @@
-"""Establishing a new service (DOMAIN §6, §9.3) as data: states, E1–E11, guards, artefacts."""
+"""Establishing a new service (DOMAIN §6, §9.3) as data: states, E1-E11, guards, artefacts."""
 
 from __future__ import annotations
 
@@ -112,7 +112,9 @@ def _service_id_is_new(case: Case, data: Any) -> list[str]:
     return []
 
 
-TARGET_IS_LIVE = Guard[Case]("target_service_open", "target service takes new needs", _target_is_live)
+TARGET_IS_LIVE = Guard[Case](
+    "target_service_open", "target service takes new needs", _target_is_live
+)
 SM_NOT_CONFLICTED = Guard[Case]("sm_not_conflicted", "SM not conflicted", _sm_not_conflicted)
 BUDGET_FOR_DISCOVERY = Guard[Case](
     "budget_for_discovery", "budget is for discovery", _budget_is_for_discovery
@@ -130,15 +132,45 @@ ESTABLISHMENT = ProcessDefinition[Case](
     initial="PROPOSED",
     start=("E1", "demand_raised"),
     states=(
-        StateSpec("PROPOSED", "Demand recorded; waiting for the Executive to triage it", clock="triage"),
-        StateSpec("IN_TRIAGE", "The Executive is deciding: existing service, decline or new service", clock="triage"),
-        StateSpec("ROUTED_TO_EXISTING", "The needs fit an existing service; its contract will change", terminal=True),
-        StateSpec("DECLINED", "The Executive does not want the organisation to meet these needs", terminal=True),
-        StateSpec("APPROVED", "A new service will be established; drafting has not started", clock="drafting"),
-        StateSpec("CONTRACT_DRAFTING", "Contract v0 being drafted; SM and discovery budget to settle", clock="drafting"),
-        StateSpec("READY_TO_ESTABLISH", "Draft complete; the Executive publishes contract v1", clock="drafting"),
-        StateSpec("ESTABLISHED", "Contract v1 published; the service enters Discovery", terminal=True),
-        StateSpec("WITHDRAWN", "The proposer or the Executive withdrew the proposal", terminal=True),
+        StateSpec(
+            "PROPOSED", "Demand recorded; waiting for the Executive to triage it", clock="triage"
+        ),
+        StateSpec(
+            "IN_TRIAGE",
+            "The Executive is deciding: existing service, decline or new service",
+            clock="triage",
+        ),
+        StateSpec(
+            "ROUTED_TO_EXISTING",
+            "The needs fit an existing service; its contract will change",
+            terminal=True,
+        ),
+        StateSpec(
+            "DECLINED",
+            "The Executive does not want the organisation to meet these needs",
+            terminal=True,
+        ),
+        StateSpec(
+            "APPROVED",
+            "A new service will be established; drafting has not started",
+            clock="drafting",
+        ),
+        StateSpec(
+            "CONTRACT_DRAFTING",
+            "Contract v0 being drafted; SM and discovery budget to settle",
+            clock="drafting",
+        ),
+        StateSpec(
+            "READY_TO_ESTABLISH",
+            "Draft complete; the Executive publishes contract v1",
+            clock="drafting",
+        ),
+        StateSpec(
+            "ESTABLISHED", "Contract v1 published; the service enters Discovery", terminal=True
+        ),
+        StateSpec(
+            "WITHDRAWN", "The proposer or the Executive withdrew the proposal", terminal=True
+        ),
     ),
     clocks=(
         ClockSpec("triage", "Triage decision due", remind=TRIAGERS, escalate_to=(EXEC,)),
@@ -174,47 +206,91 @@ ESTABLISHMENT = ProcessDefinition[Case](
     },
     transitions=(
         TransitionSpec[Case](
-            "E2", "triage_started", ("PROPOSED",), "IN_TRIAGE", TRIAGERS,
+            "E2",
+            "triage_started",
+            ("PROPOSED",),
+            "IN_TRIAGE",
+            TRIAGERS,
             "Start triaging the proposal",
         ),
         TransitionSpec[Case](
-            "E3", "routed_to_existing_service", ("IN_TRIAGE",), "ROUTED_TO_EXISTING", TRIAGERS,
+            "E3",
+            "routed_to_existing_service",
+            ("IN_TRIAGE",),
+            "ROUTED_TO_EXISTING",
+            TRIAGERS,
             "The needs fit an existing service (its SM consulted)",
-            guards=(TARGET_IS_LIVE,), data=RoutingDecision, reason_required=True,
-            effects=("notify_target_service", "notify_proposer"), progress=False,
+            guards=(TARGET_IS_LIVE,),
+            data=RoutingDecision,
+            reason_required=True,
+            effects=("notify_target_service", "notify_proposer"),
+            progress=False,
         ),
         TransitionSpec[Case](
-            "E4", "proposal_declined", ("IN_TRIAGE",), "DECLINED", TRIAGERS,
+            "E4",
+            "proposal_declined",
+            ("IN_TRIAGE",),
+            "DECLINED",
+            TRIAGERS,
             "The organisation will not meet these needs",
-            reason_required=True, effects=("notify_proposer",), progress=False,
+            reason_required=True,
+            effects=("notify_proposer",),
+            progress=False,
         ),
         TransitionSpec[Case](
-            "E5", "proposal_approved", ("IN_TRIAGE",), "APPROVED", TRIAGERS,
-            "Establish a new service for these needs", effects=("notify_proposer",),
+            "E5",
+            "proposal_approved",
+            ("IN_TRIAGE",),
+            "APPROVED",
+            TRIAGERS,
+            "Establish a new service for these needs",
+            effects=("notify_proposer",),
         ),
         TransitionSpec[Case](
-            "E6", "drafting_started", ("APPROVED",), "CONTRACT_DRAFTING",
-            (EXEC, etm(Delegation.ESTABLISH_SERVICE)), "Start drafting contract v0",
+            "E6",
+            "drafting_started",
+            ("APPROVED",),
+            "CONTRACT_DRAFTING",
+            (EXEC, etm(Delegation.ESTABLISH_SERVICE)),
+            "Start drafting contract v0",
         ),
         TransitionSpec[Case](
-            "E7", "sm_appointed", ("CONTRACT_DRAFTING",), None,
-            (EXEC, etm(Delegation.APPOINT_SERVICE_MANAGER)), "Appoint the Service Manager",
-            guards=(SM_NOT_CONFLICTED,), data=ServiceManagerAppointment,
-            effects=("notify_service_manager",), progress=False,
+            "E7",
+            "sm_appointed",
+            ("CONTRACT_DRAFTING",),
+            None,
+            (EXEC, etm(Delegation.APPOINT_SERVICE_MANAGER)),
+            "Appoint the Service Manager",
+            guards=(SM_NOT_CONFLICTED,),
+            data=ServiceManagerAppointment,
+            effects=("notify_service_manager",),
+            progress=False,
         ),
         TransitionSpec[Case](
-            "E8", "discovery_budget_allocated", ("CONTRACT_DRAFTING",), None,
-            (EXEC, etm(Delegation.ALLOCATE_BUDGET)), "Allocate the discovery budget",
-            guards=(BUDGET_FOR_DISCOVERY,), data=BudgetAllocation, progress=False,
+            "E8",
+            "discovery_budget_allocated",
+            ("CONTRACT_DRAFTING",),
+            None,
+            (EXEC, etm(Delegation.ALLOCATE_BUDGET)),
+            "Allocate the discovery budget",
+            guards=(BUDGET_FOR_DISCOVERY,),
+            data=BudgetAllocation,
+            progress=False,
         ),
         TransitionSpec[Case](
-            "E9", "draft_completed", ("CONTRACT_DRAFTING",), "READY_TO_ESTABLISH",
+            "E9",
+            "draft_completed",
+            ("CONTRACT_DRAFTING",),
+            "READY_TO_ESTABLISH",
             (EXEC, etm(Delegation.ESTABLISH_SERVICE), NOMINATED_SM),
             "Declare contract v0 complete",
             requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED),
         ),
         TransitionSpec[Case](
-            "E10", "service_established", ("READY_TO_ESTABLISH",), "ESTABLISHED",
+            "E10",
+            "service_established",
+            ("READY_TO_ESTABLISH",),
+            "ESTABLISHED",
             (EXEC, etm(Delegation.PUBLISH_CONTRACT)),
             "Publish contract v1; the service enters Discovery",
             requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED, PLAN_AGREED),
@@ -222,8 +298,14 @@ ESTABLISHMENT = ProcessDefinition[Case](
             effects=("publish_contract", "notify_service_manager", "notify_proposer"),
         ),
         TransitionSpec[Case](
-            "E11", "proposal_withdrawn", PRE_ESTABLISHED, "WITHDRAWN", (PROPOSER, EXEC),
-            "Withdraw the proposal", reason_required=True, effects=("notify_proposer",),
+            "E11",
+            "proposal_withdrawn",
+            PRE_ESTABLISHED,
+            "WITHDRAWN",
+            (PROPOSER, EXEC),
+            "Withdraw the proposal",
+            reason_required=True,
+            effects=("notify_proposer",),
             progress=False,
         ),
     ),

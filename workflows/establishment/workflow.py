@@ -111,7 +111,9 @@ class NewServiceWorkflow:
             await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
         published = case.artefacts.get("service_contract")
-        return EstablishmentOutcome(state=case.state, service_id=case.service_id, contract=published)
+        return EstablishmentOutcome(
+            state=case.state, service_id=case.service_id, contract=published
+        )
 
     async def _wait_for_change_or_deadline(self) -> None:
         case = self._require_case()
@@ -140,7 +142,9 @@ class NewServiceWorkflow:
         policy = case.policy.clock(PROCESS, clock.name)
         permits = spec.escalate_to if kind == "escalate" else spec.remind
         overdue = workflow.now() >= clock.due_at
-        verb = "ESCALATED: overdue" if kind == "escalate" else ("Overdue" if overdue else "Reminder")
+        verb = (
+            "ESCALATED: overdue" if kind == "escalate" else ("Overdue" if overdue else "Reminder")
+        )
         await self._notify(
             "escalation" if kind == "escalate" else "reminder",
             self._people(permits),
@@ -149,7 +153,9 @@ class NewServiceWorkflow:
         )
         case.clock = _clock.after_event(clock, kind, policy)
         system = ActingAs(person="SYSTEM", role="SYSTEM")
-        self._audit(system, f"deadline_{kind}", case.state, case.state, "system", reason=clock.label)
+        self._audit(
+            system, f"deadline_{kind}", case.state, case.state, "system", reason=clock.label
+        )
         self._publish_status()
 
     # -- updates and signals ------------------------------------------------------------------
@@ -342,7 +348,9 @@ class NewServiceWorkflow:
             published = await self._publish_contract(cmd.actor)
         self._record_data(spec, checked.data)
         target = self._state_machine().fire(cmd.trigger)
-        self._audit(checked.acting, cmd.trigger, source, target, "accepted", cmd.reason, cmd.decision_id)
+        self._audit(
+            checked.acting, cmd.trigger, source, target, "accepted", cmd.reason, cmd.decision_id
+        )
         result = CommandResult(
             decision_id=cmd.decision_id,
             command=cmd.trigger,
@@ -368,8 +376,13 @@ class NewServiceWorkflow:
         self._record_artefact(spec, checked.data, cmd.actor)
         case.artefacts[cmd.kind] = ref
         self._audit(
-            checked.acting, f"submit:{cmd.kind}", case.state, case.state, "accepted",
-            cmd.reason, cmd.decision_id,
+            checked.acting,
+            f"submit:{cmd.kind}",
+            case.state,
+            case.state,
+            "accepted",
+            cmd.reason,
+            cmd.decision_id,
         )
         result = CommandResult(
             decision_id=cmd.decision_id,
@@ -419,12 +432,14 @@ class NewServiceWorkflow:
         case.artefacts["service_contract"] = ref
         return ref
 
-    async def _store(self, case_id: str, kind: str, version: int, artefact: BaseModel) -> ArtefactRef:
+    async def _store(
+        self, case_id: str, kind: str, version: int, artefact: BaseModel
+    ) -> ArtefactRef:
         request = StoreRequest(
             case_id=case_id, kind=kind, version=version, content=artefact.model_dump(mode="json")
         )
         try:
-            return await workflow.execute_activity(
+            ref: ArtefactRef = await workflow.execute_activity(
                 "store_artefact",
                 request,
                 result_type=ArtefactRef,
@@ -433,10 +448,13 @@ class NewServiceWorkflow:
             )
         except ActivityError as err:
             raise ArtefactConflict(f"could not store {kind} v{version}: {err.cause}") from err
+        return ref
 
     # -- effects -------------------------------------------------------------------------------
 
-    async def _run_notifications(self, spec: TransitionSpec[EstablishmentCase], cmd: Decision) -> None:
+    async def _run_notifications(
+        self, spec: TransitionSpec[EstablishmentCase], cmd: Decision
+    ) -> None:
         case = self._require_case()
         subject = f"{case.proposal.id} {case.proposal.name}: {spec.description} ({case.state})"
         body = f"{spec.id} {cmd.trigger} by {cmd.actor}." + (
@@ -461,7 +479,7 @@ class NewServiceWorkflow:
         notification = Notification(
             id=f"{len(case.audit):04d}-{workflow.uuid4().hex[:8]}",
             case_id=self._case_id(),
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             to=sorted(set(to)),
             subject=subject,
             body=body,
@@ -496,7 +514,9 @@ class NewServiceWorkflow:
     def _publish_status(self) -> None:
         status = self._status()
         workflow.upsert_search_attributes(_visibility.updates_for(status))
-        last = next((e for e in reversed(self._require_case().audit) if e.outcome == "accepted"), None)
+        last = next(
+            (e for e in reversed(self._require_case().audit) if e.outcome == "accepted"), None
+        )
         summary = (
             f"{last.command} by {last.actor} as {last.role} at {last.at:%Y-%m-%d %H:%M}"
             + (f" — {last.reason}" if last.reason else "")
@@ -525,7 +545,11 @@ class NewServiceWorkflow:
             awaiting=list(dict.fromkeys(awaiting)),
             blockers=[
                 BlockerView(
-                    id=b.id, trigger=b.trigger, description=b.description, who=b.who, missing=b.missing
+                    id=b.id,
+                    trigger=b.trigger,
+                    description=b.description,
+                    who=b.who,
+                    missing=b.missing,
                 )
                 for b in blockers
             ],
@@ -545,7 +569,8 @@ class NewServiceWorkflow:
 
     def _blocker_summary(self) -> str:
         lines = [
-            f"{b.id} {b.trigger}: " + ("; ".join(b.missing) if b.missing else f"ready for {', '.join(b.who)}")
+            f"{b.id} {b.trigger}: "
+            + ("; ".join(b.missing) if b.missing else f"ready for {', '.join(b.who)}")
             for b in self._status().blockers
         ]
         return "\n".join(lines)
@@ -588,7 +613,7 @@ class NewServiceWorkflow:
                 command=command,
                 from_state=source,
                 to_state=target,
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 decision_id=decision_id,
                 reason=reason,
                 artefact_versions=case.artefact_versions(),
