@@ -98,7 +98,7 @@ class ActingAs(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    person: PersonId
+    person: str = Field(description="a directory id, or SYSTEM for the engine's own timers")
     role: str
 
 

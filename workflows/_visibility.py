@@ -55,12 +55,8 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
     updates: list[SearchAttributeUpdate[Any]] = [
         STATE.value_set(status.state),
         AWAITING.value_set(status.awaiting),
-        SERVICE_ID.value_set(status.service_id)
-        if status.service_id
-        else SERVICE_ID.value_unset(),
-        NEXT_DEADLINE.value_set(deadline)
-        if deadline
-        else NEXT_DEADLINE.value_unset(),
+        SERVICE_ID.value_set(status.service_id) if status.service_id else SERVICE_ID.value_unset(),
+        NEXT_DEADLINE.value_set(deadline) if deadline else NEXT_DEADLINE.value_unset(),
     ]
     return updates
 

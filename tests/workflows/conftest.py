@@ -1,0 +1,70 @@
+"""A real Temporal server with per-workflow time skipping, and our worker on it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+
+from osom.devserver import temporal_cli
+from osom.settings import Settings
+from worker import build_worker
+from workflows._visibility import SEARCH_ATTRIBUTES
+
+
+@dataclass(frozen=True)
+class Engine:
+    env: WorkflowEnvironment
+    client: Client
+    settings: Settings
+
+
+@pytest.fixture(scope="session")
+def engine_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("engine")
+
+
+@pytest.fixture(scope="session")
+async def engine(engine_root: Path) -> AsyncIterator[Engine]:
+    # Time only moves when a test fast-forwards a workflow, so deadlines fire exactly when asked.
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        ts_config=TimeSkippingConfig(enabled=False),
+        dev_server_existing_path=temporal_cli(),
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.WorkflowTimeSkippingEnabled=true",
+        ],
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+    )
+    settings = Settings(
+        data_dir=engine_root,
+        artefact_root=engine_root / "artefacts",
+        outbox_root=engine_root / "outbox",
+        directory_path=Path("examples/fenmoor/directory.yaml").resolve(),
+        policy_path=Path("examples/fenmoor/policy.yaml").resolve(),
+        task_queue=f"osom-test-{uuid.uuid4().hex[:6]}",
+    )
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        worker = build_worker(env.client, settings, executor)
+        task = asyncio.create_task(worker.run())
+        try:
+            yield Engine(env=env, client=env.client, settings=settings)
+        finally:
+            await worker.shutdown()
+            await task
+            await env.shutdown()
+
+
+@pytest.fixture
+def unique() -> Iterator[str]:
+    """A fresh proposal number, so each test's case has its own workflow id."""
+    yield f"{uuid.uuid4().int % 900000 + 100000}"

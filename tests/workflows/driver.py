@@ -1,0 +1,79 @@
+"""Driving establishment cases in tests through the same client code the CLI uses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from models.case_view import CaseStatus
+from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.proposal import Proposal
+from osom import cases
+from tests.examples import EXAMPLES, artefact, load_yaml
+from tests.workflows.conftest import Engine
+
+
+def proposal_numbered(number: str) -> Proposal:
+    data = load_yaml(EXAMPLES / "proposal.yaml")
+    data["id"] = f"PRO-{number}"
+    return Proposal.model_validate(data)
+
+
+class Case:
+    def __init__(self, engine: Engine, workflow_id: str) -> None:
+        self.engine = engine
+        self.workflow_id = workflow_id
+
+    @classmethod
+    async def start(cls, engine: Engine, number: str, proposer: str = "P-015") -> Case:
+        workflow_id = await cases.start_new_service(
+            engine.client, proposal_numbered(number), proposer, engine.settings.task_queue
+        )
+        return cls(engine, workflow_id)
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.engine.client.get_workflow_handle(self.workflow_id)
+
+    async def decide(
+        self,
+        trigger: str,
+        actor: str,
+        *,
+        data: dict[str, Any] | None = None,
+        reason: str | None = None,
+        decision_id: str | None = None,
+    ) -> CommandResult:
+        decision = Decision(
+            decision_id=decision_id or uuid.uuid4().hex,
+            trigger=trigger,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+        )
+        return await cases.decide(self.engine.client, self.workflow_id, decision)
+
+    async def submit(self, file: str, actor: str, kind: str) -> CommandResult:
+        submission = ArtefactSubmission(
+            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=artefact(file)
+        )
+        return await cases.submit(self.engine.client, self.workflow_id, submission)
+
+    async def status(self) -> CaseStatus:
+        return await cases.status(self.engine.client, self.workflow_id)
+
+    async def to_drafting(self) -> None:
+        await self.decide("triage_started", "P-001")
+        await self.decide("proposal_approved", "P-001")
+        await self.decide("drafting_started", "P-001")
+
+    async def to_ready(self) -> None:
+        await self.to_drafting()
+        await self.submit("service-contract.yaml", "P-013", "service_contract")
+        await self.decide("sm_appointed", "P-001", data=artefact("sm-appointment.yaml"))
+        await self.decide(
+            "discovery_budget_allocated", "P-002", data=artefact("discovery-budget.yaml")
+        )
+        await self.decide("draft_completed", "P-013")
