@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
+from activities.notifications import Notification, Outbox
 from osom.devserver import temporal_cli
 from osom.settings import Settings
 from worker import build_worker
@@ -26,10 +28,22 @@ class Engine:
     client: Client
     settings: Settings
 
+    def outbox_for(self, case: HasWorkflowId) -> list[Notification]:
+        return [
+            n for n in Outbox(self.settings.outbox_root).read() if n.case_id == case.workflow_id
+        ]
+
+
+class HasWorkflowId(Protocol):
+    workflow_id: str
+
 
 @pytest.fixture(scope="session")
 def engine_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("engine")
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples" / "fenmoor"
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +63,8 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
         data_dir=engine_root,
         artefact_root=engine_root / "artefacts",
         outbox_root=engine_root / "outbox",
-        directory_path=Path("examples/fenmoor/directory.yaml").resolve(),
-        policy_path=Path("examples/fenmoor/policy.yaml").resolve(),
+        directory_path=EXAMPLES_DIR / "directory.yaml",
+        policy_path=EXAMPLES_DIR / "policy.yaml",
         task_queue=f"osom-test-{uuid.uuid4().hex[:6]}",
     )
     with ThreadPoolExecutor(max_workers=4) as executor:
@@ -65,6 +79,6 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
 
 
 @pytest.fixture
-def unique() -> Iterator[str]:
+def unique() -> str:
     """A fresh proposal number, so each test's case has its own workflow id."""
-    yield f"{uuid.uuid4().int % 900000 + 100000}"
+    return f"{uuid.uuid4().int % 900000 + 100000}"

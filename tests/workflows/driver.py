@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 from temporalio.client import WorkflowHandle
 
-from models.case_view import CaseStatus
+from activities.directory import load_directory
+from models.audit import AuditEntry
+from models.case_view import CaseStatus, EstablishmentOutcome
 from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.establishment import NewServiceInput
+from models.policy import Policy
 from models.proposal import Proposal
 from osom import cases
 from tests.examples import EXAMPLES, artefact, load_yaml
 from tests.workflows.conftest import Engine
+from workflows import NewServiceWorkflow
 
 
 def proposal_numbered(number: str) -> Proposal:
@@ -27,15 +33,38 @@ class Case:
         self.workflow_id = workflow_id
 
     @classmethod
-    async def start(cls, engine: Engine, number: str, proposer: str = "P-015") -> Case:
-        workflow_id = await cases.start_new_service(
-            engine.client, proposal_numbered(number), proposer, engine.settings.task_queue
+    async def start(
+        cls, engine: Engine, number: str, proposer: str = "P-015", policy: Policy | None = None
+    ) -> Case:
+        """Start a case as the CLI does; a ``policy`` is pinned in the input instead of the
+        worker's file (the directory then comes pinned too)."""
+        if policy is None:
+            workflow_id = await cases.start_new_service(
+                engine.client, proposal_numbered(number), proposer, engine.settings.task_queue
+            )
+            case = cls(engine, workflow_id)
+            await case.wait_until_started()
+            return case
+        workflow_id = cases.new_service_id(f"PRO-{number}")
+        directory = load_directory(EXAMPLES / "directory.yaml")
+        await engine.client.start_workflow(
+            NewServiceWorkflow.run,
+            NewServiceInput(
+                proposal=proposal_numbered(number),
+                proposer=proposer,
+                policy=policy,
+                directory=directory,
+            ),
+            id=workflow_id,
+            task_queue=engine.settings.task_queue,
         )
-        return cls(engine, workflow_id)
+        case = cls(engine, workflow_id)
+        await case.wait_until_started()
+        return case
 
     @property
-    def handle(self) -> WorkflowHandle[Any, Any]:
-        return self.engine.client.get_workflow_handle(self.workflow_id)
+    def handle(self) -> WorkflowHandle[NewServiceWorkflow, EstablishmentOutcome]:
+        return self.engine.client.get_workflow_handle_for(NewServiceWorkflow.run, self.workflow_id)
 
     async def decide(
         self,
@@ -63,6 +92,20 @@ class Case:
 
     async def status(self) -> CaseStatus:
         return await cases.status(self.engine.client, self.workflow_id)
+
+    async def wait_until_started(self) -> None:
+        """The case has loaded its directory and policy (its first audit entry exists)."""
+        for _ in range(200):
+            if await self.audit_log():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.workflow_id} did not start")
+
+    async def audit_log(self) -> list[AuditEntry]:
+        return await cases.audit_log(self.engine.client, self.workflow_id)
+
+    async def history_length(self) -> int:
+        return len([event async for event in self.handle.fetch_history_events()])
 
     async def to_drafting(self) -> None:
         await self.decide("triage_started", "P-001")

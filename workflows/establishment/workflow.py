@@ -71,6 +71,7 @@ class NewServiceWorkflow:
 
     @workflow.init
     def __init__(self, input: NewServiceInput) -> None:
+        self._input = input
         self._case: EstablishmentCase | None = None
         if input.policy is not None and input.directory is not None:
             self._case = self._new_case(input, input.directory, input.policy)
@@ -221,17 +222,17 @@ class NewServiceWorkflow:
     @workflow.query(name="status")
     def status(self) -> CaseStatus:
         """State, what blocks the case, who it waits for, the deadline and recent audit entries."""
-        return self._status()
+        return self._status() if self._case else self._starting_status()
 
     @workflow.query(name="blockers")
     def blockers(self) -> list[BlockerView]:
         """For each way forward from the current state: who may take it and what is missing."""
-        return self._status().blockers
+        return self._status().blockers if self._case else []
 
     @workflow.query(name="audit_log")
     def audit_log(self) -> list[AuditEntry]:
         """Every accepted move, deadline event and refused signal, oldest first."""
-        return list(self._require_case().audit)
+        return list(self._case.audit) if self._case else []
 
     @workflow.query(name="diagram")
     def diagram(self) -> str:
@@ -565,6 +566,26 @@ class NewServiceWorkflow:
             else None,
             artefacts=dict(case.artefacts),
             recent=case.audit[-5:],
+        )
+
+    def _starting_status(self) -> CaseStatus:
+        """What a case shows in its first moments, while its directory and policy load."""
+        proposal = self._input.proposal
+        return CaseStatus(
+            workflow_id=self._case_id(),
+            process=PROCESS,
+            case_id=proposal.id,
+            title=f"{proposal.id} {proposal.name}",
+            service_id=None,
+            state="STARTING",
+            state_description="Loading the directory and the policy in force",
+            terminal=False,
+            awaiting=[],
+            blockers=[],
+            legal_triggers=[],
+            deadline=None,
+            artefacts={},
+            recent=[],
         )
 
     def _blocker_summary(self) -> str:

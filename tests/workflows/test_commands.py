@@ -1,0 +1,358 @@
+"""Commands on a real server: every refusal names its problem and changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
+from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.errors import (
+    ArtefactsMissing,
+    CaseClosed,
+    GuardFailed,
+    IllegalTransition,
+    InvalidArtefact,
+    NotAuthorised,
+    OsomError,
+    PayloadTooLarge,
+    UnknownCase,
+    UnknownPerson,
+)
+from osom import cases
+from tests.examples import artefact
+from tests.workflows.conftest import Engine
+from tests.workflows.driver import Case, proposal_numbered
+from workflows import _visibility
+
+
+async def assert_refused_unchanged(
+    case: Case, error: type[OsomError], send: Callable[[], Awaitable[Any]]
+) -> OsomError:
+    """The command is refused with ``error`` and neither the state nor the history moved."""
+    before = await case.status()
+    events = await case.history_length()
+    with pytest.raises(error) as refused:
+        await send()
+    after = await case.status()
+    assert after.state == before.state
+    assert after.artefacts == before.artefacts
+    assert len(await case.audit_log()) == len(before.recent) or after.recent == before.recent
+    assert await case.history_length() == events, "a refused update must not reach history"
+    return refused.value
+
+
+async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_ready()
+    await case.submit("discovery-plan.yaml", "P-013", "discovery_plan")
+
+    result = await case.decide("service_established", "P-001", reason="go")
+
+    assert result.to_state == "ESTABLISHED"
+    assert result.artefact is not None
+    published = json.loads(Path(result.artefact.json_path).read_text())
+    assert published["version"] == 1
+    assert published["lifecycle_stage"] == "DISCOVERY"
+    assert published["service_manager"] == "P-013"
+    assert published["published_by"] == "P-001"
+    assert "Resident Identity Check" in Path(result.artefact.markdown_path).read_text()
+    outcome = await case.handle.result()
+    assert outcome.state == "ESTABLISHED"
+    assert outcome.service_id == "SVC-007"
+    log = await case.audit_log()
+    assert [e.command for e in log if e.outcome == "accepted"] == [
+        "demand_raised",
+        "triage_started",
+        "proposal_approved",
+        "drafting_started",
+        "submit:service_contract",
+        "sm_appointed",
+        "discovery_budget_allocated",
+        "draft_completed",
+        "submit:discovery_plan",
+        "service_established",
+    ]
+    last = log[-1]
+    assert (last.actor, last.role, last.from_state, last.to_state, last.reason) == (
+        "P-001",
+        "EXEC",
+        "READY_TO_ESTABLISH",
+        "ESTABLISHED",
+        "go",
+    )
+    assert last.artefact_versions == {"service_contract": 1, "discovery_plan": 1}
+
+
+async def test_search_attributes_and_details_follow_the_case(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+
+    described = await case.handle.describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(_visibility.PROCESS) == "establishment"
+    assert attributes.get(_visibility.CASE_ID) == f"PRO-{unique}"
+    assert attributes.get(_visibility.STATE) == "CONTRACT_DRAFTING"
+    assert "P-001" in (attributes.get(_visibility.AWAITING) or [])
+    assert attributes.get(_visibility.NEXT_DEADLINE) is not None
+    summary = await described.static_summary()
+    assert summary is not None
+    assert f"PRO-{unique}" in summary
+    metadata = await case.handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    assert "`CONTRACT_DRAFTING`" in metadata.current_details
+    assert "service contract draft" in metadata.current_details
+
+
+async def test_etm_without_delegation_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    err = await assert_refused_unchanged(
+        case, NotAuthorised, lambda: case.decide("triage_started", "P-003")
+    )
+    assert "assessment_panel" in err.message
+    assert "triage_demand" in err.message
+
+
+async def test_unknown_person_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await assert_refused_unchanged(
+        case, UnknownPerson, lambda: case.decide("triage_started", "P-999")
+    )
+
+
+async def test_illegal_trigger_for_the_state_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    err = await assert_refused_unchanged(
+        case, IllegalTransition, lambda: case.decide("service_established", "P-001")
+    )
+    assert "PROPOSED" in err.message
+    assert "triage_started" in err.message
+
+
+async def test_unknown_trigger_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await assert_refused_unchanged(case, IllegalTransition, lambda: case.decide("launch", "P-001"))
+
+
+async def test_missing_artefacts_are_listed(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    err = await assert_refused_unchanged(
+        case, ArtefactsMissing, lambda: case.decide("draft_completed", "P-001")
+    )
+    missing = err.details["missing"]
+    assert len(missing) == 3
+    assert any("service_contract" in m for m in missing)
+    assert any("Service Manager" in m for m in missing)
+    assert any("discovery budget" in m for m in missing)
+
+
+async def test_incomplete_contract_lists_each_missing_field(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    draft = artefact("service-contract.yaml")
+    del draft["expected_support"]
+    draft["description"] = {}
+    await cases.submit(
+        engine.client,
+        case.workflow_id,
+        _submission(draft),
+    )
+    await case.decide("sm_appointed", "P-001", data=artefact("sm-appointment.yaml"))
+    await case.decide("discovery_budget_allocated", "P-002", data=artefact("discovery-budget.yaml"))
+
+    err = await assert_refused_unchanged(
+        case, ArtefactsMissing, lambda: case.decide("draft_completed", "P-013")
+    )
+    assert err.details["missing"] == [
+        "service contract draft: description.overview",
+        "service contract draft: expected_support",
+    ]
+
+
+async def test_invalid_artefact_gets_field_level_messages(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    draft = artefact("service-contract.yaml")
+    draft["service_id"] = "SVC-7"
+    draft["metrics"][0]["direction"] = "sideways"
+    err = await assert_refused_unchanged(
+        case,
+        InvalidArtefact,
+        lambda: cases.submit(engine.client, case.workflow_id, _submission(draft)),
+    )
+    fields = {e["field"] for e in err.details["errors"]}
+    assert fields == {"service_id", "metrics.0.direction"}
+
+
+async def test_oversized_artefact_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    draft = artefact("service-contract.yaml")
+    draft["description"]["overview"] = "x" * 70_000
+    await assert_refused_unchanged(
+        case,
+        PayloadTooLarge,
+        lambda: cases.submit(engine.client, case.workflow_id, _submission(draft)),
+    )
+
+
+async def test_invalid_decision_data_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    budget = artefact("discovery-budget.yaml") | {"amount_gbp": 0}
+    err = await assert_refused_unchanged(
+        case,
+        InvalidArtefact,
+        lambda: case.decide("discovery_budget_allocated", "P-002", data=budget),
+    )
+    assert err.details["errors"][0]["field"] == "amount_gbp"
+
+
+async def test_guard_refuses_a_conflicted_service_manager(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    err = await assert_refused_unchanged(
+        case, GuardFailed, lambda: case.decide("sm_appointed", "P-001", data={"person": "P-004"})
+    )
+    assert "Executive" in err.message
+
+
+async def test_decline_needs_a_reason(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.decide("triage_started", "P-001")
+    await assert_refused_unchanged(
+        case, GuardFailed, lambda: case.decide("proposal_declined", "P-001")
+    )
+    result = await case.decide("proposal_declined", "P-001", reason="out of scope")
+    assert result.to_state == "DECLINED"
+    assert (await case.handle.result()).state == "DECLINED"
+
+
+async def test_routing_to_an_existing_service_checks_the_target(
+    engine: Engine, unique: str
+) -> None:
+    case = await Case.start(engine, unique)
+    await case.decide("triage_started", "P-002")
+    routing = artefact("routing-to-existing.yaml")
+    wrong_sm = routing | {"consulted_service_manager": "P-011"}
+    err = await assert_refused_unchanged(
+        case,
+        GuardFailed,
+        lambda: case.decide("routed_to_existing_service", "P-001", data=wrong_sm, reason="fits"),
+    )
+    assert "P-010" in err.message
+    result = await case.decide("routed_to_existing_service", "P-001", data=routing, reason="fits")
+    assert result.to_state == "ROUTED_TO_EXISTING"
+    to_target = [n for n in engine.outbox_for(case) if n.to == ["P-010"]]
+    assert to_target, "the target service's Service Manager is told"
+
+
+async def test_only_the_proposer_or_executive_withdraws(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique, proposer="P-015")
+    await assert_refused_unchanged(
+        case, NotAuthorised, lambda: case.decide("proposal_withdrawn", "P-010", reason="no")
+    )
+    result = await case.decide("proposal_withdrawn", "P-015", reason="solved elsewhere")
+    assert result.to_state == "WITHDRAWN"
+
+
+async def test_commands_after_the_end_are_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.decide("proposal_withdrawn", "P-001", reason="duplicate of PRO-004")
+    await case.handle.result()
+    with pytest.raises(CaseClosed):
+        await case.decide("triage_started", "P-001")
+
+
+async def test_unknown_workflow_is_refused(engine: Engine) -> None:
+    decision = Decision(decision_id="d-1", trigger="triage_started", actor="P-001")
+    with pytest.raises(UnknownCase):
+        await cases.decide(engine.client, "new-service/PRO-000000", decision)
+    with pytest.raises(UnknownCase):
+        await cases.status(engine.client, "new-service/PRO-000000")
+
+
+async def test_duplicate_decision_id_is_applied_once(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    first = await case.decide("triage_started", "P-002", decision_id="same-1")
+    entries = len(await case.audit_log())
+
+    again = await case.decide("triage_started", "P-002", decision_id="same-1")
+
+    assert again.replayed
+    assert not first.replayed
+    assert again.model_dump(exclude={"replayed"}) == first.model_dump(exclude={"replayed"})
+    assert len(await case.audit_log()) == entries
+    assert (await case.status()).state == "IN_TRIAGE"
+
+
+async def test_a_refused_signal_changes_nothing_and_is_logged(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    decision = Decision(decision_id="sig-1", trigger="triage_started", actor="P-003")
+
+    await cases.send_decision_signal(engine.client, case.workflow_id, decision)
+
+    log = await _wait_for(case, lambda log: log[-1].outcome == "refused")
+    assert log[-1].error_type == "NotAuthorised"
+    assert log[-1].decision_id == "sig-1"
+    assert (await case.status()).state == "PROPOSED"
+
+
+async def test_an_accepted_signal_moves_the_case(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    decision = Decision(decision_id="sig-2", trigger="triage_started", actor="P-002")
+
+    await cases.send_decision_signal(engine.client, case.workflow_id, decision)
+
+    log = await _wait_for(case, lambda log: log[-1].command == "triage_started")
+    assert log[-1].outcome == "accepted"
+    assert (await case.status()).state == "IN_TRIAGE"
+
+
+async def test_concurrent_duplicates_apply_once(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    results = await asyncio.gather(
+        case.decide("triage_started", "P-001"),
+        case.decide("triage_started", "P-002"),
+        return_exceptions=True,
+    )
+    applied = [r for r in results if isinstance(r, CommandResult)]
+    refused = [r for r in results if isinstance(r, IllegalTransition)]
+    assert len(applied) == 1
+    assert len(refused) == 1
+    accepted = [e for e in await case.audit_log() if e.command == "triage_started"]
+    assert len(accepted) == 1
+
+
+async def test_unknown_proposer_fails_the_case_clearly(engine: Engine, unique: str) -> None:
+    workflow_id = await cases.start_new_service(
+        engine.client, proposal_numbered(unique), "P-999", engine.settings.task_queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await engine.client.get_workflow_handle(workflow_id).result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "UnknownPerson"
+
+
+async def _wait_for(case: Case, ready: Callable[[list[Any]], bool]) -> list[Any]:
+    for _ in range(100):
+        log = await case.audit_log()
+        if ready(log):
+            return log
+        await asyncio.sleep(0.05)
+    raise AssertionError("the audit log never showed the expected entry")
+
+
+def _submission(content: dict[str, Any]) -> ArtefactSubmission:
+    return ArtefactSubmission(
+        decision_id=uuid.uuid4().hex, actor="P-013", kind="service_contract", content=content
+    )
