@@ -24,6 +24,13 @@ log = structlog.get_logger()
 PASSTHROUGH = ("transitions", "models", "pydantic", "pydantic_core", "annotated_types")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker and the replayer use."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
     store = ArtefactStore(settings.artefact_root)
     outbox = Outbox(settings.outbox_root)
@@ -34,9 +41,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         workflows=WORKFLOWS,
         activities=[store.store_artefact, outbox.notify, loader.load_case_context],
         activity_executor=executor,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
     )
 
 

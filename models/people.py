@@ -92,6 +92,10 @@ class Permit(BaseModel):
     def describe(self) -> str:
         return f"{self.role} with '{self.delegation}'" if self.delegation else str(self.role)
 
+    def token(self) -> str:
+        """A search-friendly name: ``EXEC``, ``ETM:allocate_budget``, ``NOMINATED_SM``."""
+        return f"{self.role}:{self.delegation}" if self.delegation else str(self.role)
+
 
 class ActingAs(BaseModel):
     """How an accepted actor acted, as recorded in the audit log."""

@@ -71,19 +71,31 @@ async def start_new_service(
 
 
 async def decide(client: Client, workflow_id: str, decision: Decision) -> CommandResult:
-    handle = client.get_workflow_handle(workflow_id)
-    return await _call(
-        workflow_id,
-        handle.execute_update("decide", decision, result_type=CommandResult),
-    )
+    return await _command(client, workflow_id, "decide", decision)
 
 
 async def submit(client: Client, workflow_id: str, submission: ArtefactSubmission) -> CommandResult:
-    handle = client.get_workflow_handle(workflow_id)
-    return await _call(
-        workflow_id,
-        handle.execute_update("submit", submission, result_type=CommandResult),
-    )
+    return await _command(client, workflow_id, "submit", submission)
+
+
+async def _command(
+    client: Client, workflow_id: str, update: str, command: Decision | ArtefactSubmission
+) -> CommandResult:
+    """Send a command as an update; a repeat of a decision that finished the case gets the
+    first answer back, like any other repeat, instead of 'case closed'."""
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    try:
+        return await _call(
+            workflow_id, handle.execute_update(update, command, result_type=CommandResult)
+        )
+    except CaseClosed:
+        earlier = await _call(
+            workflow_id,
+            handle.query("decision_result", command.decision_id, result_type=CommandResult | None),
+        )
+        if earlier is None:
+            raise
+        return earlier
 
 
 async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:

@@ -298,6 +298,17 @@ def diagram(target: str) -> None:
 
 
 @app.command()
+def docs() -> None:
+    """Regenerate docs/processes/*.md and the README's diagrams from the definitions."""
+    from osom.docs import expected_files
+
+    for path, content in expected_files(Path.cwd()).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
 def outbox(
     to: Annotated[
         str | None, typer.Option("--to", help="only notifications to this person")

@@ -234,6 +234,12 @@ class NewServiceWorkflow:
         """Every accepted move, deadline event and refused signal, oldest first."""
         return list(self._case.audit) if self._case else []
 
+    @workflow.query(name="decision_result")
+    def decision_result(self, decision_id: str) -> CommandResult | None:
+        """The answer a decision id got, if it was applied (also after the case has finished)."""
+        applied = self._case.applied.get(decision_id) if self._case else None
+        return applied.model_copy(update={"replayed": True}) if applied else None
+
     @workflow.query(name="diagram")
     def diagram(self) -> str:
         """The process as a Mermaid state diagram with the current state highlighted."""
@@ -532,7 +538,7 @@ class NewServiceWorkflow:
         blockers = [] if state.terminal else DEFINITION.blockers(case, case.state)
         awaiting: list[str] = []
         for blocker in blockers:
-            awaiting += [p.describe() for p in blocker.permits] + self._people(blocker.permits)
+            awaiting += [p.token() for p in blocker.permits] + self._people(blocker.permits)
         clock = case.clock
         return CaseStatus(
             workflow_id=self._case_id(),

@@ -1,0 +1,76 @@
+"""Process documentation generated from the definitions (kept in step by a test)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from workflows._definition import ProcessDefinition
+from workflows.establishment.definition import ESTABLISHMENT
+
+DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (ESTABLISHMENT,)
+DOCS = Path("docs") / "processes"
+README_BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram -->)", re.DOTALL)
+
+
+def process_page(definition: ProcessDefinition[Any]) -> str:
+    """A Markdown page: the diagram, the states and the transitions with who and what they need."""
+    lines = [
+        f"# {definition.title}",
+        "",
+        f"Generated from `workflows/{definition.name}/definition.py` (definition "
+        f"v{definition.version}) by `osom docs`; do not edit by hand.",
+        "",
+        "```mermaid",
+        definition.mermaid().rstrip(),
+        "```",
+        "",
+        "## States",
+        "",
+        "| state | meaning | deadline |",
+        "|---|---|---|",
+    ]
+    for s in definition.states:
+        clock = definition.clock(s.clock).label if s.clock else ("final" if s.terminal else "")
+        lines.append(f"| `{s.name}` | {s.description} | {clock} |")
+    lines += [
+        "",
+        "## Transitions",
+        "",
+        "| id | trigger | from → to | who | needs |",
+        "|---|---|---|---|---|",
+    ]
+    for t in definition.transitions:
+        needs = [r.label for r in t.requires] + [g.label for g in t.guards]
+        if t.reason_required:
+            needs.append("a reason")
+        if t.data is not None:
+            needs.append(f"data: `{t.data.__name__}`")
+        moves = f"{', '.join(t.sources)} → {t.dest or '(stays)'}"
+        who = ", ".join(p.describe() for p in t.permits)
+        lines.append(f"| {t.id} | `{t.trigger}` | {moves} | {who} | {'; '.join(needs)} |")
+    lines += ["", "## Artefacts", "", "| kind | what | submitted in | by |", "|---|---|---|---|"]
+    for a in definition.artefacts:
+        who = ", ".join(p.describe() for p in a.permits)
+        lines.append(f"| `{a.kind}` | {a.label} | {', '.join(a.states)} | {who} |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_with_diagrams(readme: str) -> str:
+    """The README with each ``<!-- diagram:NAME -->`` block replaced by that process's diagram."""
+    by_name = {d.name: d for d in DEFINITIONS}
+
+    def fill(match: re.Match[str]) -> str:
+        diagram = by_name[match.group(2)].mermaid().rstrip()
+        return f"{match.group(1)}```mermaid\n{diagram}\n```\n{match.group(4)}"
+
+    return README_BLOCK.sub(fill, readme)
+
+
+def expected_files(root: Path) -> dict[Path, str]:
+    """Every generated file with the content it should have."""
+    files = {root / DOCS / f"{d.name}.md": process_page(d) for d in DEFINITIONS}
+    readme = root / "README.md"
+    files[readme] = readme_with_diagrams(readme.read_text(encoding="utf-8"))
+    return files
