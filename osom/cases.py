@@ -90,8 +90,7 @@ async def _command(
         )
     except CaseClosed:
         earlier = await _call(
-            workflow_id,
-            handle.query("decision_result", command.decision_id, result_type=CommandResult | None),
+            workflow_id, handle.query(NewServiceWorkflow.decision_result, command.decision_id)
         )
         if earlier is None:
             raise
