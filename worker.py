@@ -39,7 +39,12 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[store.store_artefact, outbox.notify, loader.load_case_context],
+        activities=[
+            store.store_artefact,
+            outbox.notify,
+            loader.load_case_context,
+            loader.load_directory,
+        ],
         activity_executor=executor,
         workflow_runner=workflow_runner(),
     )

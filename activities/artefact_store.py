@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.documents import render_markdown
+from activities.files import UnsafePath, under, write_atomically
 from models.commands import ArtefactRef
 from models.errors import ArtefactConflict
 
@@ -30,27 +29,13 @@ class StoreRequest(BaseModel):
     content: dict[str, Any]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ArtefactStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def folder(self, case_id: str, kind: str) -> Path:
         # Workflow ids hold a slash (new-service/PRO-004): it becomes a folder level.
-        return self.root.joinpath(*case_id.split("/"), kind)
+        return under(self.root, case_id, kind)
 
     def store(self, request: StoreRequest) -> ArtefactRef:
         body = json.dumps(request.content, indent=2, sort_keys=True, default=str) + "\n"
@@ -65,9 +50,9 @@ class ArtefactStore:
                 path=str(json_path),
             )
         if not json_path.exists():
-            _write_atomically(json_path, body)
+            write_atomically(json_path, body)
         markdown = render_markdown(request.kind, request.version, request.case_id, request.content)
-        _write_atomically(md_path, markdown)
+        write_atomically(md_path, markdown)
         return ArtefactRef(
             kind=request.kind,
             version=request.version,
@@ -83,3 +68,5 @@ class ArtefactStore:
             return self.store(request)
         except ArtefactConflict as err:
             raise ApplicationError(err.message, type=err.type, non_retryable=True) from err
+        except UnsafePath as err:
+            raise ApplicationError(str(err), type="UnsafePath", non_retryable=True) from err

@@ -34,6 +34,10 @@ class ContextLoader:
         self.directory_path = directory_path
         self.policy_path = policy_path
 
+    @activity.defn(name="load_directory")
+    def load_directory(self) -> Directory:
+        return load_directory(self.directory_path)
+
     @activity.defn(name="load_case_context")
     def load_case_context(self) -> CaseContext:
         return CaseContext(

@@ -14,8 +14,9 @@ from typing import Literal
 import structlog
 from pydantic import BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.artefact_store import _write_atomically
+from activities.files import UnsafePath, under, write_atomically
 
 log = structlog.get_logger()
 
@@ -37,11 +38,11 @@ class Outbox:
         self.root = root
 
     def path_for(self, notification: Notification) -> Path:
-        return self.root.joinpath(*notification.case_id.split("/"), f"{notification.id}.json")
+        return under(self.root, notification.case_id, f"{notification.id}.json")
 
     def put(self, notification: Notification) -> Path:
         path = self.path_for(notification)
-        _write_atomically(path, notification.model_dump_json(indent=2) + "\n")
+        write_atomically(path, notification.model_dump_json(indent=2) + "\n")
         return path
 
     def read(self, person: str | None = None) -> list[Notification]:
@@ -56,7 +57,10 @@ class Outbox:
     @activity.defn(name="notify")
     def notify(self, notification: Notification) -> str:
         """Record a notification in the outbox and the log (no personal data in the log)."""
-        path = self.put(notification)
+        try:
+            path = self.put(notification)
+        except UnsafePath as err:
+            raise ApplicationError(str(err), type="UnsafePath", non_retryable=True) from err
         log.info(
             NOTIFICATION_SENT,
             notification_id=notification.id,

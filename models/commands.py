@@ -33,6 +33,10 @@ class Decision(_Command):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class DirectoryReload(_Command):
+    """Take in the current directory of people (new delegations, people who left)."""
+
+
 class ArtefactSubmission(_Command):
     """Submit a new version of an artefact the case needs."""
 

@@ -14,18 +14,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.people import PersonId, ServiceId
+from models.stages import LifecycleStage
+
+__all__ = ["LifecycleStage"]
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=300)]
-
-
-class LifecycleStage(StrEnum):
-    DISCOVERY = "DISCOVERY"
-    ALPHA = "ALPHA"
-    BETA = "BETA"
-    LIVE = "LIVE"
-    DECOMMISSIONING = "DECOMMISSIONING"
-    DECOMMISSIONED = "DECOMMISSIONED"
 
 
 class EvolutionStage(StrEnum):
@@ -166,13 +160,18 @@ class ServiceContract(_Strict):
             duplicates = sorted({i for i in ids if ids.count(i) > 1})
             if duplicates:
                 raise ValueError(f"{label} ids must be unique: {', '.join(duplicates)}")
-        for need in self.user_needs:
-            unknown = [m for m in need.metrics if m not in measure_ids]
-            if unknown:
-                raise ValueError(f"{need.id} refers to unknown measures: {', '.join(unknown)}")
         for measure in self.metrics:
             if measure.user_need_ref and measure.user_need_ref not in need_ids:
                 raise ValueError(f"{measure.id} measures unknown user need {measure.user_need_ref}")
+        measures = {m.id: m for m in self.metrics}
+        for need in self.user_needs:
+            unknown = [m for m in need.metrics if m not in measures]
+            if unknown:
+                raise ValueError(f"{need.id} refers to unknown measures: {', '.join(unknown)}")
+            for mid in need.metrics:
+                ref = measures[mid].user_need_ref
+                if ref and ref != need.id:
+                    raise ValueError(f"{need.id} lists {mid}, which measures {ref}")
         if self.service_id in (self.dependencies or []):
             raise ValueError("a service cannot depend on itself")
         return self

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from models.errors import NotAuthorised, UnknownPerson
+from models.stages import CLOSING_STAGES, LifecycleStage
 
 PersonId = Annotated[str, Field(pattern=r"^P-\d{3,}$", examples=["P-001"])]
 ServiceId = Annotated[str, Field(pattern=r"^SVC-\d{3,}$", examples=["SVC-007"])]
@@ -72,13 +73,13 @@ class ServiceEntry(BaseModel):
     id: ServiceId
     name: str
     service_manager: PersonId
-    lifecycle_stage: str
+    lifecycle_stage: LifecycleStage
     team: tuple[PersonId, ...] = ()
     dependencies: tuple[ServiceId, ...] = ()
 
     @property
-    def is_terminal(self) -> bool:
-        return self.lifecycle_stage == "DECOMMISSIONED"
+    def takes_new_needs(self) -> bool:
+        return self.lifecycle_stage not in CLOSING_STAGES
 
 
 class Permit(BaseModel):
@@ -120,6 +121,9 @@ class Directory(BaseModel):
             raise ValueError("person ids must be unique")
         if sum(Role.EXEC in p.roles for p in self.people) != 1:
             raise ValueError("the directory needs exactly one Executive (role EXEC)")
+        service_ids = [s.id for s in self.services]
+        if len(service_ids) != len(set(service_ids)):
+            raise ValueError("service ids must be unique")
         known = set(ids)
         for service in self.services:
             if service.service_manager not in known:
@@ -147,7 +151,11 @@ class Directory(BaseModel):
             p.id
             for p in self.people
             if permit.role in p.roles
-            and (permit.role != Role.ETM or permit.delegation in p.delegations)
+            and (
+                permit.role != Role.ETM
+                or permit.delegation is None
+                or permit.delegation in p.delegations
+            )
         ]
 
     def authorise(
@@ -164,7 +172,7 @@ class Directory(BaseModel):
                 if permit.role == CaseRole.ANY or relations.get(permit.role) == actor:
                     return ActingAs(person=actor, role=str(permit.role))
             elif permit.role in person.roles:
-                if permit.role != Role.ETM:
+                if permit.role != Role.ETM or permit.delegation is None:
                     return ActingAs(person=actor, role=str(permit.role))
                 if permit.delegation in person.delegations:
                     return ActingAs(person=actor, role=f"EXEC (delegated to {actor})")

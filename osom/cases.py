@@ -22,12 +22,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
-from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.errors import ALL_ERRORS, CaseClosed, CaseExists, OsomError, UnknownCase, invalid
 from models.establishment import NewServiceInput
 from models.proposal import Proposal
 from workflows import TASK_QUEUE, NewServiceWorkflow
-from workflows._visibility import initial_attributes
+from workflows._visibility import PROCESS, initial_attributes
 
 T = TypeVar("T")
 
@@ -95,6 +95,21 @@ async def _command(
         if earlier is None:
             raise
         return earlier
+
+
+async def reload_directory(
+    client: Client, workflow_id: str, command: DirectoryReload
+) -> CommandResult:
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    return await _call(
+        workflow_id, handle.execute_update("reload_directory", command, result_type=CommandResult)
+    )
+
+
+async def running_cases(client: Client) -> list[str]:
+    """Workflow ids of every open case, found through our search attributes."""
+    query = f"ExecutionStatus = 'Running' AND {PROCESS.name} = 'establishment'"
+    return [execution.id async for execution in client.list_workflows(query)]
 
 
 async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
-from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.errors import OsomError, invalid
 from osom import cases
 from osom.client import connect
@@ -221,6 +221,32 @@ def decide(
     result = _run(action)
     if result:
         _print_result(result)
+
+
+@app.command("reload-directory")
+def reload_directory(
+    actor: Actor,
+    workflow_ids: Annotated[
+        list[str] | None, typer.Argument(help="cases to update (default: every open case)")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="what changed")] = None,
+) -> None:
+    """Make open cases take in the directory file as it is now (new delegations, leavers)."""
+
+    async def action() -> list[CommandResult]:
+        client = await connect()
+        targets = workflow_ids or await cases.running_cases(client)
+        results = []
+        for number, workflow_id in enumerate(targets, start=1):
+            command = _command(
+                DirectoryReload, decision_id=uuid.uuid4().hex, actor=actor, reason=reason
+            )
+            results.append(await cases.reload_directory(client, workflow_id, command))
+            typer.echo(f"[{number}/{len(targets)}] {workflow_id}: {results[-1].message}")
+        return results
+
+    done = _run(action)
+    typer.echo(f"{len(done)} case(s) reloaded")
 
 
 # -- inspecting ------------------------------------------------------------------------------

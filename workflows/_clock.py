@@ -43,9 +43,8 @@ def next_event(clock: ClockState) -> tuple[datetime, str]:
 def after_event(clock: ClockState, kind: str, policy: ClockPolicy) -> ClockState:
     """The clock once a reminder or the escalation has been sent."""
     if kind == "escalate":
-        following = clock.next_reminder_at
-        if following <= clock.due_at:
-            following = add_working_days(clock.due_at, policy.reminder_wd)
+        # Overdue reminders follow the due date: every reminder_wd working days after it.
+        following = add_working_days(clock.due_at, policy.reminder_wd)
         return clock.model_copy(update={"escalated": True, "next_reminder_at": following})
     return clock.model_copy(
         update={

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -59,12 +60,15 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=pydantic_data_converter,
     )
+    # The worker reads copies, so a test may change the directory without touching the examples.
+    for name in ("directory.yaml", "policy.yaml"):
+        shutil.copy(EXAMPLES_DIR / name, engine_root / name)
     settings = Settings(
         data_dir=engine_root,
         artefact_root=engine_root / "artefacts",
         outbox_root=engine_root / "outbox",
-        directory_path=EXAMPLES_DIR / "directory.yaml",
-        policy_path=EXAMPLES_DIR / "policy.yaml",
+        directory_path=engine_root / "directory.yaml",
+        policy_path=engine_root / "policy.yaml",
         task_queue=f"osom-test-{uuid.uuid4().hex[:6]}",
     )
     with ThreadPoolExecutor(max_workers=4) as executor:

@@ -84,9 +84,17 @@ class Case:
         )
         return await cases.decide(self.engine.client, self.workflow_id, decision)
 
+    @property
+    def service_id(self) -> str:
+        """Each test case establishes its own service, so published contracts never collide."""
+        return "SVC-" + self.workflow_id.rsplit("-", 1)[-1]
+
     async def submit(self, file: str, actor: str, kind: str) -> CommandResult:
+        content = artefact(file)
+        if kind == "service_contract":
+            content["service_id"] = self.service_id
         submission = ArtefactSubmission(
-            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=artefact(file)
+            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=content
         )
         return await cases.submit(self.engine.client, self.workflow_id, submission)
 

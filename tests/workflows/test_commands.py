@@ -14,7 +14,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.errors import (
     ArtefactsMissing,
     CaseClosed,
@@ -67,7 +67,7 @@ async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique:
     assert "Resident Identity Check" in Path(result.artefact.markdown_path).read_text()
     outcome = await case.handle.result()
     assert outcome.state == "ESTABLISHED"
-    assert outcome.service_id == "SVC-007"
+    assert outcome.service_id == case.service_id
     log = await case.audit_log()
     assert [e.command for e in log if e.outcome == "accepted"] == [
         "demand_raised",
@@ -355,4 +355,38 @@ async def _wait_for(case: Case, ready: Callable[[list[Any]], bool]) -> list[Any]
 def _submission(content: dict[str, Any]) -> ArtefactSubmission:
     return ArtefactSubmission(
         decision_id=uuid.uuid4().hex, actor="P-013", kind="service_contract", content=content
+    )
+
+
+async def test_a_reloaded_directory_applies_to_the_running_case(
+    engine: Engine, unique: str, tmp_path: Path
+) -> None:
+    case = await Case.start(engine, unique)
+    await assert_refused_unchanged(
+        case, NotAuthorised, lambda: case.decide("triage_started", "P-003")
+    )
+    directory_file = engine.settings.directory_path
+    original = directory_file.read_text(encoding="utf-8")
+    delegated = original.replace(
+        "delegations: [assessment_panel]}", "delegations: [assessment_panel, triage_demand]}"
+    )
+    assert delegated != original
+    reload = DirectoryReload(decision_id=uuid.uuid4().hex, actor="P-001", reason="P-003 triages")
+    directory_file.write_text(delegated, encoding="utf-8")
+    try:
+        result = await cases.reload_directory(engine.client, case.workflow_id, reload)
+    finally:
+        directory_file.write_text(original, encoding="utf-8")
+
+    assert result.command == "reload_directory"
+    applied = await case.decide("triage_started", "P-003")
+    assert applied.to_state == "IN_TRIAGE"
+    assert (await case.audit_log())[-2].command == "directory_reloaded"
+
+
+async def test_only_the_executive_reloads_the_directory(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    reload = DirectoryReload(decision_id=uuid.uuid4().hex, actor="P-013")
+    await assert_refused_unchanged(
+        case, NotAuthorised, lambda: cases.reload_directory(engine.client, case.workflow_id, reload)
     )

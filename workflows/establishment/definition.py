@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.contract import BudgetAllocation, ContractCheckpoint, LifecycleStage, ServiceContract
+from models.errors import UnknownPerson
 from models.establishment import EstablishmentCase, RoutingDecision, ServiceManagerAppointment
 from models.people import CaseRole, Delegation, Permit, Role
 from models.proposal import DiscoveryPlan
@@ -82,7 +83,7 @@ def _target_is_live(case: Case, data: Any) -> list[str]:
     if service is None:
         return [f"{data.target_service} is not a service in the directory"]
     problems = []
-    if service.is_terminal:
+    if not service.takes_new_needs:
         problems.append(f"{service.id} is {service.lifecycle_stage} and cannot take new needs")
     if data.consulted_service_manager != service.service_manager:
         problems.append(
@@ -93,7 +94,10 @@ def _target_is_live(case: Case, data: Any) -> list[str]:
 
 def _sm_not_conflicted(case: Case, data: Any) -> list[str]:
     assert isinstance(data, ServiceManagerAppointment)
-    person = case.directory.person(data.person)
+    try:
+        person = case.directory.person(data.person)
+    except UnknownPerson as err:
+        return [err.message]
     if person.roles & {Role.EXEC, Role.ETM}:
         return [f"{person.label()} is on the Executive, which holds Service Managers to account"]
     return []

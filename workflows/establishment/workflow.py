@@ -13,7 +13,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -23,7 +23,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import Notification
     from models.audit import AuditEntry
     from models.case_view import BlockerView, CaseStatus, DeadlineView, EstablishmentOutcome
-    from models.commands import ArtefactRef, ArtefactSubmission, CommandResult, Decision
+    from models.commands import (
+        ArtefactRef,
+        ArtefactSubmission,
+        CommandResult,
+        Decision,
+        DirectoryReload,
+    )
     from models.contract import BudgetAllocation, LifecycleStage, ServiceContract
     from models.errors import (
         ArtefactConflict,
@@ -44,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         RoutingDecision,
         ServiceManagerAppointment,
     )
-    from models.people import ActingAs, CaseRole, Permit
+    from models.people import ActingAs, CaseRole, Directory, Permit, Role
     from models.proposal import DiscoveryPlan
     from workflows import _clock, _visibility
     from workflows._definition import ArtefactSpec, TransitionSpec
@@ -56,6 +62,8 @@ DEFINITION = ESTABLISHMENT
 PROCESS = DEFINITION.name
 STORE_TIMEOUT = timedelta(seconds=30)
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
+# Who may make a running case take in a changed directory of people.
+DIRECTORY_KEEPERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM))
 
 
 class _Checked(BaseModel):
@@ -197,6 +205,24 @@ class NewServiceWorkflow:
             except OsomError as err:
                 raise refusal(err) from err
 
+    @workflow.update(name="reload_directory")
+    async def reload_directory(self, cmd: DirectoryReload) -> CommandResult:
+        """Take in the directory as the worker reads it now (the policy stays pinned)."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
+            try:
+                return await self._apply_reload(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    @reload_directory.validator
+    def _validate_reload(self, cmd: DirectoryReload) -> None:
+        if self._case is not None and cmd.decision_id not in self._case.applied:
+            try:
+                self._check_reload(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
     @workflow.signal(name="decide_signal")
     async def decide_signal(self, cmd: Decision) -> None:
         """Fire-and-forget form of ``decide``: a refusal is recorded in the audit log."""
@@ -311,6 +337,11 @@ class NewServiceWorkflow:
         artefact = self._validated(spec.model, cmd.content, spec.label)
         return _Checked(acting=acting, data=artefact)
 
+    def _check_reload(self, cmd: DirectoryReload) -> ActingAs:
+        case = self._require_case()
+        self._check_open("reload the directory")
+        return case.directory.authorise(cmd.actor, DIRECTORY_KEEPERS, {}, "reload the directory")
+
     def _check_open(self, what: str) -> None:
         case = self._require_case()
         if DEFINITION.state(case.state).terminal:
@@ -404,6 +435,38 @@ class NewServiceWorkflow:
         self._publish_status()
         return result
 
+    async def _apply_reload(self, cmd: DirectoryReload) -> CommandResult:
+        case = self._require_case()
+        if cmd.decision_id in case.applied:
+            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        acting = self._check_reload(cmd)
+        case.directory = await workflow.execute_activity(
+            "load_directory",
+            result_type=Directory,
+            start_to_close_timeout=STORE_TIMEOUT,
+            summary="reload the directory of people",
+        )
+        self._audit(
+            acting,
+            "directory_reloaded",
+            case.state,
+            case.state,
+            "accepted",
+            cmd.reason,
+            cmd.decision_id,
+        )
+        result = CommandResult(
+            decision_id=cmd.decision_id,
+            command="reload_directory",
+            from_state=case.state,
+            to_state=case.state,
+            message=f"directory reloaded: {len(case.directory.people)} people",
+        )
+        case.applied[cmd.decision_id] = result
+        self._changes += 1
+        self._publish_status()
+        return result
+
     def _record_data(self, spec: TransitionSpec[EstablishmentCase], data: Any) -> None:
         case = self._require_case()
         if isinstance(data, ServiceManagerAppointment):
@@ -454,7 +517,10 @@ class NewServiceWorkflow:
                 summary=f"store {kind} v{version}",
             )
         except ActivityError as err:
-            raise ArtefactConflict(f"could not store {kind} v{version}: {err.cause}") from err
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == ArtefactConflict.__name__:
+                raise ArtefactConflict(cause.message) from err
+            raise OsomError(f"could not store {kind} v{version}: {cause}") from err
         return ref
 
     # -- effects -------------------------------------------------------------------------------
