@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
@@ -46,11 +49,19 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             loader.load_directory,
         ],
         activity_executor=executor,
+        graceful_shutdown_timeout=timedelta(seconds=20),
         workflow_runner=workflow_runner(),
     )
 
 
 async def run_worker(settings: Settings, client: Client | None = None) -> None:
+    """Run until cancelled; cancelling (Ctrl-C, SIGTERM) lets in-flight activities finish."""
+    missing = [p for p in (settings.directory_path, settings.policy_path) if p and not p.is_file()]
+    if missing:
+        raise SystemExit(
+            f"osom worker: missing file(s) {', '.join(map(str, missing))}: "
+            "set OSOM_DIRECTORY and OSOM_POLICY"
+        )
     client = client or await connect()
     with ThreadPoolExecutor(max_workers=8) as executor:
         worker = build_worker(client, settings, executor)
@@ -63,9 +74,21 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
         await worker.run()
 
 
+async def serve(settings: Settings) -> None:
+    """Run the worker until SIGINT or SIGTERM, then shut it down gracefully."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await run_worker(settings)
+    log.info("worker.stopped")
+
+
 def main() -> None:
     configure_logging()
-    asyncio.run(run_worker(Settings.from_env()))
+    asyncio.run(serve(Settings.from_env()))
 
 
 if __name__ == "__main__":

@@ -32,9 +32,15 @@ class Decision(_Command):
     trigger: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
     data: dict[str, Any] = Field(default_factory=dict)
 
+    def name(self) -> str:
+        return self.trigger
+
 
 class DirectoryReload(_Command):
     """Take in the current directory of people (new delegations, people who left)."""
+
+    def name(self) -> str:
+        return "reload_directory"
 
 
 class ArtefactSubmission(_Command):
@@ -42,6 +48,9 @@ class ArtefactSubmission(_Command):
 
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
     content: dict[str, Any]
+
+    def name(self) -> str:
+        return f"submit:{self.kind}"
 
 
 class ArtefactRef(BaseModel):

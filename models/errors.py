@@ -61,6 +61,10 @@ class MalformedInput(InvalidArtefact):
     """The input could not be parsed as YAML or JSON."""
 
 
+class DecisionIdReused(OsomError):
+    """The decision id was already used for a different command."""
+
+
 class UnknownCase(OsomError):
     """No workflow exists with that id."""
 
@@ -84,6 +88,7 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         MalformedInput,
         UnknownCase,
         ArtefactConflict,
+        DecisionIdReused,
     )
 }
 

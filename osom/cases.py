@@ -92,7 +92,7 @@ async def _command(
         earlier = await _call(
             workflow_id, handle.query(NewServiceWorkflow.decision_result, command.decision_id)
         )
-        if earlier is None:
+        if earlier is None or earlier.command != command.name():
             raise
         return earlier
 

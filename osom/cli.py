@@ -68,7 +68,7 @@ def _print_refusal(err: OsomError) -> None:
         typer.echo(f"  problem: {item}", err=True)
     for item in err.details.get("errors", []):
         typer.echo(f"  field {item['field']}: {item['message']}", err=True)
-    typer.echo("The case is unchanged.", err=True)
+    typer.echo("Nothing was changed.", err=True)
 
 
 def _print_result(result: CommandResult) -> None:

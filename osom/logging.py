@@ -15,6 +15,8 @@ def configure_logging(level: str = "INFO") -> None:
         else structlog.processors.JSONRenderer()
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    # transitions narrates every callback at INFO, also while queries replay a finished case.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -18,6 +18,7 @@ from models.commands import ArtefactSubmission, CommandResult, Decision, Directo
 from models.errors import (
     ArtefactsMissing,
     CaseClosed,
+    DecisionIdReused,
     GuardFailed,
     IllegalTransition,
     InvalidArtefact,
@@ -390,3 +391,16 @@ async def test_only_the_executive_reloads_the_directory(engine: Engine, unique: 
     await assert_refused_unchanged(
         case, NotAuthorised, lambda: cases.reload_directory(engine.client, case.workflow_id, reload)
     )
+
+
+async def test_a_decision_id_reused_for_another_command_is_refused(
+    engine: Engine, unique: str
+) -> None:
+    case = await Case.start(engine, unique)
+    await case.decide("triage_started", "P-002", decision_id="reuse-1")
+    err = await assert_refused_unchanged(
+        case,
+        DecisionIdReused,
+        lambda: case.decide("proposal_approved", "P-001", decision_id="reuse-1"),
+    )
+    assert "triage_started" in err.message

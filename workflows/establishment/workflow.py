@@ -8,8 +8,9 @@ stores artefacts, fires the trigger, appends the audit entry and sends notificat
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ArtefactConflict,
         ArtefactsMissing,
         CaseClosed,
+        DecisionIdReused,
         GuardFailed,
         IllegalTransition,
         InvalidArtefact,
@@ -57,6 +59,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
     from workflows.establishment.definition import ESTABLISHMENT
+
+C = TypeVar("C", Decision, ArtefactSubmission, DirectoryReload)
 
 DEFINITION = ESTABLISHMENT
 PROCESS = DEFINITION.name
@@ -172,56 +176,66 @@ class NewServiceWorkflow:
     @workflow.update(name="decide")
     async def decide(self, cmd: Decision) -> CommandResult:
         """Fire a trigger of the process (refused with a typed error if not allowed)."""
-        await workflow.wait_condition(lambda: self._case is not None)
-        async with self._lock:
-            try:
-                return await self._apply_decision(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
+        return await self._handle(cmd, self._apply_decision)
 
     @decide.validator
     def _validate_decide(self, cmd: Decision) -> None:
-        if self._case is not None and cmd.decision_id not in self._case.applied:
-            try:
-                self._check_decision(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
+        self._validate(cmd, self._check_decision)
 
     @workflow.update(name="submit")
     async def submit(self, cmd: ArtefactSubmission) -> CommandResult:
         """Submit a new version of an artefact (refused with field-level messages if invalid)."""
-        await workflow.wait_condition(lambda: self._case is not None)
-        async with self._lock:
-            try:
-                return await self._apply_submission(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
+        return await self._handle(cmd, self._apply_submission)
 
     @submit.validator
     def _validate_submit(self, cmd: ArtefactSubmission) -> None:
-        if self._case is not None and cmd.decision_id not in self._case.applied:
-            try:
-                self._check_submission(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
+        self._validate(cmd, self._check_submission)
 
     @workflow.update(name="reload_directory")
     async def reload_directory(self, cmd: DirectoryReload) -> CommandResult:
         """Take in the directory as the worker reads it now (the policy stays pinned)."""
-        await workflow.wait_condition(lambda: self._case is not None)
-        async with self._lock:
-            try:
-                return await self._apply_reload(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
+        return await self._handle(cmd, self._apply_reload)
 
     @reload_directory.validator
     def _validate_reload(self, cmd: DirectoryReload) -> None:
-        if self._case is not None and cmd.decision_id not in self._case.applied:
+        self._validate(cmd, self._check_reload)
+
+    def _validate(self, cmd: C, check: Callable[[C], object]) -> None:
+        """Refuse before anything reaches history; a repeat of an applied id passes through."""
+        if self._case is None:
+            return  # the handler checks once the case has loaded
+        try:
+            if self._replayed(cmd) is None:
+                check(cmd)
+        except OsomError as err:
+            raise refusal(err) from err
+
+    async def _handle(
+        self, cmd: C, apply: Callable[[C], Awaitable[CommandResult]]
+    ) -> CommandResult:
+        """Apply under the case lock, checking again: the state may have moved since validation."""
+        await workflow.wait_condition(lambda: self._case is not None)
+        async with self._lock:
             try:
-                self._check_reload(cmd)
+                return await apply(cmd)
             except OsomError as err:
                 raise refusal(err) from err
+
+    def _replayed(
+        self, cmd: Decision | ArtefactSubmission | DirectoryReload
+    ) -> CommandResult | None:
+        """The first answer to this decision id, or None if it is new; refuse reuse for another
+        command, which would otherwise be reported as done without being done."""
+        earlier = self._require_case().applied.get(cmd.decision_id)
+        if earlier is None:
+            return None
+        if earlier.command != cmd.name():
+            raise DecisionIdReused(
+                f"decision id {cmd.decision_id} was already used for {earlier.command}; "
+                f"send {cmd.name()} with a new id",
+                decision_id=cmd.decision_id,
+            )
+        return earlier.model_copy(update={"replayed": True})
 
     @workflow.signal(name="decide_signal")
     async def decide_signal(self, cmd: Decision) -> None:
@@ -375,8 +389,8 @@ class NewServiceWorkflow:
 
     async def _apply_decision(self, cmd: Decision) -> CommandResult:
         case = self._require_case()
-        if cmd.decision_id in case.applied:
-            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        if (earlier := self._replayed(cmd)) is not None:
+            return earlier
         checked = self._check_decision(cmd)
         spec = DEFINITION.transition(cmd.trigger)
         assert spec is not None
@@ -404,8 +418,8 @@ class NewServiceWorkflow:
 
     async def _apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
         case = self._require_case()
-        if cmd.decision_id in case.applied:
-            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        if (earlier := self._replayed(cmd)) is not None:
+            return earlier
         checked = self._check_submission(cmd)
         spec = DEFINITION.artefact(cmd.kind)
         assert spec is not None
@@ -437,8 +451,8 @@ class NewServiceWorkflow:
 
     async def _apply_reload(self, cmd: DirectoryReload) -> CommandResult:
         case = self._require_case()
-        if cmd.decision_id in case.applied:
-            return case.applied[cmd.decision_id].model_copy(update={"replayed": True})
+        if (earlier := self._replayed(cmd)) is not None:
+            return earlier
         acting = self._check_reload(cmd)
         case.directory = await workflow.execute_activity(
             "load_directory",
