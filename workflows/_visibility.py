@@ -53,6 +53,9 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
     """The search attribute values that mirror a case's status."""
     deadline: datetime | None = status.deadline.due_at if status.deadline else None
     updates: list[SearchAttributeUpdate[Any]] = [
+        # Set again on every change: a case started from the Web UI's form has no attributes yet.
+        PROCESS.value_set(status.process),
+        CASE_ID.value_set(status.case_id),
         STATE.value_set(status.state),
         AWAITING.value_set(status.awaiting),
         SERVICE_ID.value_set(status.service_id) if status.service_id else SERVICE_ID.value_unset(),

@@ -404,3 +404,21 @@ async def test_a_decision_id_reused_for_another_command_is_refused(
         lambda: case.decide("proposal_approved", "P-001", decision_id="reuse-1"),
     )
     assert "triage_started" in err.message
+
+
+async def test_a_case_started_like_the_web_ui_form_is_findable(engine: Engine, unique: str) -> None:
+    """The Start Workflow form sends only type, id, queue and JSON input: no search attributes."""
+    workflow_id = cases.new_service_id(f"PRO-{unique}")
+    handle = await engine.client.start_workflow(
+        "NewService",
+        {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "P-015"},
+        id=workflow_id,
+        task_queue=engine.settings.task_queue,
+    )
+    case = Case(engine, handle.id)
+    await case.wait_until_started()
+
+    attributes = (await case.handle.describe()).typed_search_attributes
+    assert attributes.get(_visibility.PROCESS) == "establishment"
+    assert attributes.get(_visibility.CASE_ID) == f"PRO-{unique}"
+    assert attributes.get(_visibility.STATE) == "PROPOSED"

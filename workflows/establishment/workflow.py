@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -88,7 +88,6 @@ class NewServiceWorkflow:
         if input.policy is not None and input.directory is not None:
             self._case = self._new_case(input, input.directory, input.policy)
         self._lock = asyncio.Lock()
-        self._changes = 0
         self._machine: ProcessMachine | None = None
 
     # -- run: load context, then keep the deadlines until the case ends ------------------------
@@ -129,22 +128,37 @@ class NewServiceWorkflow:
         )
 
     async def _wait_for_change_or_deadline(self) -> None:
+        """Sleep until the running clock's next event, or until the clock itself changes.
+
+        Commands that leave the clock as it is do not touch the timer, so a busy case does not
+        fill its history with cancelled and restarted timers.
+        """
         case = self._require_case()
-        seen = self._changes
-        if case.clock is None:
-            await workflow.wait_condition(lambda: self._changes != seen)
+        key = self._deadline_key()
+        if key is None:
+            await workflow.wait_condition(
+                lambda: self._deadline_key() != key or DEFINITION.state(case.state).terminal
+            )
             return
-        at, kind = _clock.next_event(case.clock)
-        delay = max(at - workflow.now(), timedelta(seconds=1))
+        label, at, kind = key
         try:
             await workflow.wait_condition(
-                lambda: self._changes != seen,
-                timeout=delay,
-                timeout_summary=f"{case.clock.label}: {kind}",
+                lambda: self._deadline_key() != key,
+                timeout=max(at - workflow.now(), timedelta(seconds=1)),
+                timeout_summary=f"{label}: {kind}",
             )
         except TimeoutError:
             async with self._lock:
-                await self._clock_fired(kind)
+                if self._deadline_key() == key:
+                    await self._clock_fired(kind)
+
+    def _deadline_key(self) -> tuple[str, datetime, str] | None:
+        """What the deadline timer waits for: the clock, when its next event is, and which."""
+        case = self._require_case()
+        if case.clock is None or DEFINITION.state(case.state).terminal:
+            return None
+        at, kind = _clock.next_event(case.clock)
+        return case.clock.label, at, kind
 
     async def _clock_fired(self, kind: str) -> None:
         case = self._require_case()
@@ -173,27 +187,33 @@ class NewServiceWorkflow:
 
     # -- updates and signals ------------------------------------------------------------------
 
-    @workflow.update(name="decide")
+    @workflow.update(
+        name="decide",
+        description="Fire a trigger of the process (refused with a typed error if not allowed).",
+    )
     async def decide(self, cmd: Decision) -> CommandResult:
-        """Fire a trigger of the process (refused with a typed error if not allowed)."""
         return await self._handle(cmd, self._apply_decision)
 
     @decide.validator
     def _validate_decide(self, cmd: Decision) -> None:
         self._validate(cmd, self._check_decision)
 
-    @workflow.update(name="submit")
+    @workflow.update(
+        name="submit",
+        description="Submit a new artefact version (refused with field-level messages if invalid).",
+    )
     async def submit(self, cmd: ArtefactSubmission) -> CommandResult:
-        """Submit a new version of an artefact (refused with field-level messages if invalid)."""
         return await self._handle(cmd, self._apply_submission)
 
     @submit.validator
     def _validate_submit(self, cmd: ArtefactSubmission) -> None:
         self._validate(cmd, self._check_submission)
 
-    @workflow.update(name="reload_directory")
+    @workflow.update(
+        name="reload_directory",
+        description="Take in the directory as the worker reads it now (the policy stays pinned).",
+    )
     async def reload_directory(self, cmd: DirectoryReload) -> CommandResult:
-        """Take in the directory as the worker reads it now (the policy stays pinned)."""
         return await self._handle(cmd, self._apply_reload)
 
     @reload_directory.validator
@@ -237,9 +257,11 @@ class NewServiceWorkflow:
             )
         return earlier.model_copy(update={"replayed": True})
 
-    @workflow.signal(name="decide_signal")
+    @workflow.signal(
+        name="decide_signal",
+        description="Fire-and-forget form of ``decide``: a refusal is recorded in the audit log.",
+    )
     async def decide_signal(self, cmd: Decision) -> None:
-        """Fire-and-forget form of ``decide``: a refusal is recorded in the audit log."""
         await workflow.wait_condition(lambda: self._case is not None)
         async with self._lock:
             try:
@@ -247,9 +269,11 @@ class NewServiceWorkflow:
             except OsomError as err:
                 self._record_refusal(cmd.actor, cmd.trigger, cmd.decision_id, err)
 
-    @workflow.signal(name="submit_signal")
+    @workflow.signal(
+        name="submit_signal",
+        description="Fire-and-forget form of ``submit``: a refusal is recorded in the audit log.",
+    )
     async def submit_signal(self, cmd: ArtefactSubmission) -> None:
-        """Fire-and-forget form of ``submit``: a refusal is recorded in the audit log."""
         await workflow.wait_condition(lambda: self._case is not None)
         async with self._lock:
             try:
@@ -259,30 +283,40 @@ class NewServiceWorkflow:
 
     # -- queries ------------------------------------------------------------------------------
 
-    @workflow.query(name="status")
+    @workflow.query(
+        name="status",
+        description="State, blockers, who the case waits for, the deadline, recent audit entries.",
+    )
     def status(self) -> CaseStatus:
-        """State, what blocks the case, who it waits for, the deadline and recent audit entries."""
         return self._status() if self._case else self._starting_status()
 
-    @workflow.query(name="blockers")
+    @workflow.query(
+        name="blockers",
+        description="Each way forward from the current state: who may take it, what is missing.",
+    )
     def blockers(self) -> list[BlockerView]:
-        """For each way forward from the current state: who may take it and what is missing."""
         return self._status().blockers if self._case else []
 
-    @workflow.query(name="audit_log")
+    @workflow.query(
+        name="audit_log",
+        description="Every accepted move, deadline event and refused signal, oldest first.",
+    )
     def audit_log(self) -> list[AuditEntry]:
-        """Every accepted move, deadline event and refused signal, oldest first."""
         return list(self._case.audit) if self._case else []
 
-    @workflow.query(name="decision_result")
+    @workflow.query(
+        name="decision_result",
+        description="The answer a decision id got, if applied (also after the case has finished).",
+    )
     def decision_result(self, decision_id: str) -> CommandResult | None:
-        """The answer a decision id got, if it was applied (also after the case has finished)."""
         applied = self._case.applied.get(decision_id) if self._case else None
         return applied.model_copy(update={"replayed": True}) if applied else None
 
-    @workflow.query(name="diagram")
+    @workflow.query(
+        name="diagram",
+        description="The process as a Mermaid state diagram with the current state highlighted.",
+    )
     def diagram(self) -> str:
-        """The process as a Mermaid state diagram with the current state highlighted."""
         return DEFINITION.mermaid(current=self._case.state if self._case else None)
 
     # -- checks: pure functions of the case state, shared by validators and handlers ----------
@@ -445,7 +479,6 @@ class NewServiceWorkflow:
             artefact=ref,
         )
         case.applied[cmd.decision_id] = result
-        self._changes += 1
         self._publish_status()
         return result
 
@@ -477,7 +510,6 @@ class NewServiceWorkflow:
             message=f"directory reloaded: {len(case.directory.people)} people",
         )
         case.applied[cmd.decision_id] = result
-        self._changes += 1
         self._publish_status()
         return result
 
@@ -595,7 +627,6 @@ class NewServiceWorkflow:
                 label = DEFINITION.clock(clock_name).label
                 policy = case.policy.clock(PROCESS, clock_name)
                 case.clock = _clock.start_clock(clock_name, label, workflow.now(), policy)
-        self._changes += 1
         self._publish_status()
 
     def _publish_status(self) -> None:
