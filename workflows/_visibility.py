@@ -64,36 +64,41 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
     return updates
 
 
-def case_page(status: CaseStatus, last_decision: str | None) -> str:
-    """The Markdown the Web UI shows as the workflow's current details."""
-    lines = [
-        f"## {status.title}",
-        f"**State:** `{status.state}` — {status.state_description}",
-        "",
-    ]
+def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, str]) -> str:
+    """The Markdown the Web UI shows as the workflow's current details.
+
+    Flat lists and blank lines only: the Web UI's renderer joins adjacent lines and flattens
+    nested lists. ``names`` turns person ids into names a reader recognises.
+    """
+    facts = [f"- **State:** `{status.state}` — {status.state_description}"]
     if status.awaiting:
-        lines.append(f"**Waiting for:** {', '.join(status.awaiting)}")
+        who = [f"{a} ({names[a]})" if a in names else a for a in status.awaiting]
+        facts.append(f"- **Waiting for:** {', '.join(who)}")
     if status.deadline:
         d = status.deadline
-        flag = " — **overdue, escalated**" if d.escalated else ""
-        lines.append(
-            f"**Next deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
+        flag = " — **overdue, escalated to the Executive**" if d.escalated else ""
+        facts.append(
+            f"- **Next deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
             f"(reminders sent: {d.reminders_sent}){flag}"
         )
+    if last_decision:
+        facts.append(f"- **Last decision:** {last_decision}")
+    lines = [f"## {status.title}", "", *facts]
     if status.blockers:
         lines += ["", "### What is blocking this case"]
         for b in status.blockers:
             if b.missing:
-                lines.append(f"- **{b.id} `{b.trigger}`** needs:")
-                lines += [f"  - {m}" for m in b.missing]
+                lines += ["", f"**{b.id} `{b.trigger}`** ({b.description}) needs:", ""]
+                lines += [f"- {m}" for m in b.missing]
             else:
-                lines.append(f"- **{b.id} `{b.trigger}`** ready for {', '.join(b.who)}")
+                lines += [
+                    "",
+                    f"**{b.id} `{b.trigger}`** ({b.description}): ready for {', '.join(b.who)}",
+                ]
     if status.artefacts:
-        lines += ["", "### Artefacts"]
+        lines += ["", "### Artefacts", ""]
         lines += [
             f"- {kind} v{ref.version}: `{ref.markdown_path}`"
             for kind, ref in status.artefacts.items()
         ]
-    if last_decision:
-        lines += ["", f"**Last decision:** {last_decision}"]
     return "\n".join(lines) + "\n"

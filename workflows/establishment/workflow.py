@@ -641,7 +641,8 @@ class NewServiceWorkflow:
             if last
             else None
         )
-        workflow.set_current_details(_visibility.case_page(status, summary))
+        names = {p.id: p.name for p in self._require_case().directory.people}
+        workflow.set_current_details(_visibility.case_page(status, summary, names))
 
     def _status(self) -> CaseStatus:
         case = self._require_case()

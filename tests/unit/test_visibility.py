@@ -1,0 +1,84 @@
+"""What operators see: the case page Markdown and the search attribute registrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from models.case_view import BlockerView, CaseStatus, DeadlineView
+from workflows._visibility import SEARCH_ATTRIBUTES, attribute_types, case_page, cli_flags
+
+DUE = datetime(2026, 12, 21, 9, 30, tzinfo=UTC)
+
+
+def status(**changes: object) -> CaseStatus:
+    base = CaseStatus(
+        workflow_id="new-service/PRO-004",
+        process="establishment",
+        case_id="PRO-004",
+        title="PRO-004 Resident Identity Check (shared)",
+        service_id="SVC-007",
+        state="CONTRACT_DRAFTING",
+        state_description="Contract v0 being drafted",
+        terminal=False,
+        awaiting=["EXEC", "P-001"],
+        blockers=[
+            BlockerView(
+                id="E9",
+                trigger="draft_completed",
+                description="Declare contract v0 complete",
+                who=["EXEC"],
+                missing=["Service Manager: none appointed", "discovery budget: none"],
+            )
+        ],
+        legal_triggers=["sm_appointed"],
+        deadline=DeadlineView(
+            label="Contract drafting due",
+            due_at=DUE,
+            next_reminder_at=DUE,
+            reminders_sent=2,
+            escalated=False,
+        ),
+        artefacts={},
+        recent=[],
+    )
+    return base.model_copy(update=changes)
+
+
+def test_case_page_names_people_and_lists_what_is_missing() -> None:
+    page = case_page(status(), "sm_appointed by P-001", {"P-001": "Alison Reed"})
+    assert "- **State:** `CONTRACT_DRAFTING`" in page
+    assert "- **Waiting for:** EXEC, P-001 (Alison Reed)" in page
+    assert "Contract drafting due by 2026-12-21 09:30 UTC (reminders sent: 2)" in page
+    assert "**E9 `draft_completed`** (Declare contract v0 complete) needs:" in page
+    assert "- Service Manager: none appointed\n- discovery budget: none" in page
+    assert "- **Last decision:** sm_appointed by P-001" in page
+    assert "escalated" not in page
+
+
+def test_case_page_flags_an_escalated_deadline() -> None:
+    overdue = DeadlineView(
+        label="Triage decision due",
+        due_at=DUE,
+        next_reminder_at=DUE,
+        reminders_sent=4,
+        escalated=True,
+    )
+    page = case_page(status(deadline=overdue), None, {})
+    assert "overdue, escalated to the Executive" in page
+
+
+def test_case_page_of_a_ready_move_says_who_may_take_it() -> None:
+    ready = BlockerView(
+        id="E10", trigger="service_established", description="Publish", who=["EXEC"], missing=[]
+    )
+    page = case_page(status(blockers=[ready]), None, {})
+    assert "**E10 `service_established`** (Publish): ready for EXEC" in page
+
+
+def test_dev_server_flags_register_every_search_attribute_with_its_type() -> None:
+    flags = cli_flags()
+    pairs = [flags[i + 1] for i in range(0, len(flags), 2)]
+    assert flags[::2] == ["--search-attribute"] * len(SEARCH_ATTRIBUTES)
+    assert pairs == [f"{name}={kind}" for name, kind in attribute_types().items()]
+    assert attribute_types()["OsomAwaiting"] == "KeywordList"
+    assert attribute_types()["OsomNextDeadline"] == "Datetime"
