@@ -25,9 +25,11 @@ from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.errors import ALL_ERRORS, CaseClosed, CaseExists, OsomError, UnknownCase, invalid
 from models.establishment import NewServiceInput
+from models.people import Directory
 from models.proposal import Proposal
 from workflows import TASK_QUEUE, NewServiceWorkflow
 from workflows._visibility import PROCESS, initial_attributes
+from workflows.establishment.definition import check_demand
 
 T = TypeVar("T")
 
@@ -44,8 +46,15 @@ def parse_proposal(document: dict[str, Any]) -> Proposal:
 
 
 async def start_new_service(
-    client: Client, proposal: Proposal, proposer: str, task_queue: str = TASK_QUEUE
+    client: Client,
+    proposal: Proposal,
+    proposer: str,
+    task_queue: str = TASK_QUEUE,
+    directory: Directory | None = None,
 ) -> str:
+    """Start a case; with the ``directory`` at hand, refuse a bad demand before starting it."""
+    if directory is not None:
+        check_demand(proposal, proposer, directory)
     workflow_id = new_service_id(proposal.id)
     try:
         await client.start_workflow(

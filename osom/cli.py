@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
+from activities.directory import load_directory
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
@@ -149,7 +150,14 @@ def start_new_service(proposal_file: Path, actor: Actor) -> None:
 
     async def action() -> str:
         proposal = cases.parse_proposal(load_document(proposal_file))
-        return await cases.start_new_service(await connect(), proposal, actor)
+        settings = Settings.from_env()
+        # The worker checks again, but the directory at hand gives the refusal right here.
+        directory = (
+            load_directory(settings.directory_path) if settings.directory_path.is_file() else None
+        )
+        return await cases.start_new_service(
+            await connect(), proposal, actor, settings.task_queue, directory
+        )
 
     typer.echo(_run(action))
 

@@ -28,6 +28,7 @@ from models.errors import (
     UnknownCase,
     UnknownPerson,
 )
+from models.people import Directory
 from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
@@ -422,3 +423,17 @@ async def test_a_case_started_like_the_web_ui_form_is_findable(engine: Engine, u
     assert attributes.get(_visibility.PROCESS) == "establishment"
     assert attributes.get(_visibility.CASE_ID) == f"PRO-{unique}"
     assert attributes.get(_visibility.STATE) == "PROPOSED"
+
+
+async def test_a_demand_naming_unknown_services_is_refused_before_starting(
+    engine: Engine, unique: str, directory: Directory
+) -> None:
+    proposal = proposal_numbered(unique).model_copy(
+        update={"related_services": ["SVC-404", "SVC-001"]}
+    )
+    with pytest.raises(GuardFailed, match="SVC-404"):
+        await cases.start_new_service(
+            engine.client, proposal, "P-015", engine.settings.task_queue, directory
+        )
+    with pytest.raises(UnknownCase):
+        await cases.status(engine.client, cases.new_service_id(proposal.id))

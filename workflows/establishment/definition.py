@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from models.contract import BudgetAllocation, ContractCheckpoint, LifecycleStage, ServiceContract
-from models.errors import UnknownPerson
+from models.errors import GuardFailed, UnknownPerson
 from models.establishment import EstablishmentCase, RoutingDecision, ServiceManagerAppointment
-from models.people import CaseRole, Delegation, Permit, Role
-from models.proposal import DiscoveryPlan
+from models.people import ActingAs, CaseRole, Delegation, Directory, Permit, Role
+from models.proposal import DiscoveryPlan, Proposal
 from workflows._definition import (
     ArtefactSpec,
     ClockSpec,
@@ -124,6 +124,27 @@ BUDGET_FOR_DISCOVERY = Guard[Case](
     "budget_for_discovery", "budget is for discovery", _budget_is_for_discovery
 )
 SERVICE_ID_IS_NEW = Guard[Case]("service_id_new", "service id is new", _service_id_is_new)
+
+# -- E1: raising a demand starts the case, so it is checked before the workflow exists ---------
+
+RAISERS = (Permit(role=CaseRole.ANY),)
+
+
+def check_demand(proposal: Proposal, proposer: str, directory: Directory) -> ActingAs:
+    """E1 demand_raised: the proposer is in the directory and the related services exist.
+
+    The CLI runs this before starting a case (a clear refusal, nothing started); the workflow
+    runs it again first thing, for cases started another way.
+    """
+    acting = directory.authorise(proposer, RAISERS, {}, "raise a demand (E1 demand_raised)")
+    unknown = [s for s in proposal.related_services if directory.service(s) is None]
+    if unknown:
+        raise GuardFailed(
+            f"E1 demand_raised: related services not in the directory: {', '.join(unknown)}",
+            problems=[f"{s} is not a service in the directory" for s in unknown],
+        )
+    return acting
+
 
 # -- the process -----------------------------------------------------------------------------
 

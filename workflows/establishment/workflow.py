@@ -42,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         InvalidArtefact,
         OsomError,
         PayloadTooLarge,
-        UnknownPerson,
         invalid,
         payload_size,
     )
@@ -58,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._definition import ArtefactSpec, TransitionSpec
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
-    from workflows.establishment.definition import ESTABLISHMENT
+    from workflows.establishment.definition import ESTABLISHMENT, check_demand
 
 C = TypeVar("C", Decision, ArtefactSubmission, DirectoryReload)
 
@@ -106,10 +105,8 @@ class NewServiceWorkflow:
             )
         case = self._case
         try:
-            acting = case.directory.authorise(
-                input.proposer, (Permit(role=CaseRole.ANY),), {}, "raise a demand"
-            )
-        except UnknownPerson as err:
+            acting = check_demand(case.proposal, input.proposer, case.directory)
+        except OsomError as err:
             raise refusal(err) from err
         self._audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
         self._enter_state(case.state)
