@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint lock clean
+.PHONY: dev test lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Throughput of establishment cases beside a bare reference workflow, on a private dev server.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
 
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
