@@ -103,6 +103,15 @@ def dev(
     configure_logging()
     settings = Settings.from_env()
     server = DevServer(db_file=data_dir.resolve() / "temporal.db", port=port, ui_port=ui_port)
+    busy = server.busy_ports()
+    if busy:
+        typer.secho(
+            f"error: port(s) {', '.join(map(str, busy))} already in use — is `make dev` already "
+            "running? Stop it, or pick others with --port and --ui-port.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
     data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"[1/3] starting the Temporal dev server ({server.db_file}) ...")
     process = server.start(data_dir / "temporal-server.log")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,19 @@ class DevServer:
     @property
     def ui_url(self) -> str:
         return f"http://localhost:{self.ui_port}"
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return (self.port, self.ui_port, self.port + 10, self.port + 11)
+
+    def busy_ports(self) -> list[int]:
+        """Ports this server needs that something else already listens on."""
+        busy = []
+        for port in self.ports:
+            with socket.socket() as probe:
+                if probe.connect_ex((self.ip, port)) == 0:
+                    busy.append(port)
+        return busy
 
     def command(self) -> list[str]:
         return [
