@@ -24,6 +24,8 @@ from workflows import WORKFLOWS
 log = structlog.get_logger()
 
 # Pure modules the workflows import: loaded once outside the sandbox instead of per workflow run.
+# Activities are blocking file I/O run on this many threads; the worker takes no more at once.
+ACTIVITY_THREADS = 8
 PASSTHROUGH = ("transitions", "models", "pydantic", "pydantic_core", "annotated_types")
 
 
@@ -49,6 +51,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             loader.load_directory,
         ],
         activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflow_runner=workflow_runner(),
     )
@@ -63,7 +66,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
     client = client or await connect()
-    with ThreadPoolExecutor(max_workers=8) as executor:
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, settings, executor)
         log.info(
             "worker.started",

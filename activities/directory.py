@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from models.people import Directory
 from models.policy import Policy
@@ -36,10 +39,22 @@ class ContextLoader:
 
     @activity.defn(name="load_directory")
     def load_directory(self) -> Directory:
-        return load_directory(self.directory_path)
+        with _unusable_file("InvalidDirectory", self.directory_path):
+            return load_directory(self.directory_path)
 
     @activity.defn(name="load_case_context")
     def load_case_context(self) -> CaseContext:
-        return CaseContext(
-            directory=load_directory(self.directory_path), policy=load_policy(self.policy_path)
-        )
+        with _unusable_file("InvalidDirectory", self.directory_path):
+            directory = load_directory(self.directory_path)
+        with _unusable_file("InvalidPolicy", self.policy_path):
+            policy = load_policy(self.policy_path)
+        return CaseContext(directory=directory, policy=policy)
+
+
+@contextmanager
+def _unusable_file(error_type: str, path: Path | None) -> Iterator[None]:
+    """A missing, unparsable or invalid file will not heal by retrying: fail at once, saying so."""
+    try:
+        yield
+    except (OSError, yaml.YAMLError, ValidationError) as err:
+        raise ApplicationError(f"{path}: {err}", type=error_type, non_retryable=True) from err

@@ -35,7 +35,7 @@ from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
 from osom.settings import EXAMPLES, Settings
 from tests.examples import artefact, load_yaml
-from worker import build_worker, workflow_runner
+from worker import ACTIVITY_THREADS, build_worker, workflow_runner
 
 BARE_QUEUE = "bench-bare"
 
@@ -77,8 +77,8 @@ WALK = [
     ("decide", "triage_started", "P-002", None),
     ("decide", "proposal_approved", "P-001", None),
     ("decide", "drafting_started", "P-001", None),
-    ("submit", "service_contract", "P-013", "service-contract.yaml"),
     ("decide", "sm_appointed", "P-001", "sm-appointment.yaml"),
+    ("submit", "service_contract", "P-013", "service-contract.yaml"),
     ("decide", "discovery_budget_allocated", "P-002", "discovery-budget.yaml"),
     ("decide", "draft_completed", "P-013", None),
     ("submit", "discovery_plan", "P-013", "discovery-plan.yaml"),
@@ -145,7 +145,7 @@ async def main(total: int, concurrency: int) -> None:
             policy_path=EXAMPLES / "policy.yaml",
             task_queue="bench-osom",
         )
-        with ThreadPoolExecutor(max_workers=16) as executor:
+        with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
             ours = build_worker(client, settings, executor)
             bare = Worker(
                 client,

@@ -65,6 +65,10 @@ class DecisionIdReused(OsomError):
     """The decision id was already used for a different command."""
 
 
+class DirectoryUnavailable(OsomError):
+    """The directory of people could not be read or is not valid."""
+
+
 class UnknownCase(OsomError):
     """No workflow exists with that id."""
 
@@ -89,6 +93,7 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         UnknownCase,
         ArtefactConflict,
         DecisionIdReused,
+        DirectoryUnavailable,
     )
 }
 

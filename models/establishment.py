@@ -77,6 +77,7 @@ class EstablishmentCase(BaseModel):
     audit: list[AuditEntry] = Field(default_factory=list)
     applied: dict[str, CommandResult] = Field(default_factory=dict)
     clock: ClockState | None = None
+    refused_signals: int = 0
 
     @property
     def service_id(self) -> str | None:

@@ -30,7 +30,7 @@ class CaseRole(StrEnum):
 
     ANY = "ANY"
     PROPOSER = "PROPOSER"
-    NOMINATED_SM = "NOMINATED_SM"
+    APPOINTED_SM = "APPOINTED_SM"
 
 
 class Delegation(StrEnum):
@@ -94,7 +94,7 @@ class Permit(BaseModel):
         return f"{self.role} with '{self.delegation}'" if self.delegation else str(self.role)
 
     def token(self) -> str:
-        """A search-friendly name: ``EXEC``, ``ETM:allocate_budget``, ``NOMINATED_SM``."""
+        """A search-friendly name: ``EXEC``, ``ETM:allocate_budget``, ``APPOINTED_SM``."""
         return f"{self.role}:{self.delegation}" if self.delegation else str(self.role)
 
 

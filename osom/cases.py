@@ -6,17 +6,25 @@ Each raises a domain error from ``models.errors`` for a refusal, translating wha
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,11 +33,9 @@ from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.errors import ALL_ERRORS, CaseClosed, CaseExists, OsomError, UnknownCase, invalid
 from models.establishment import NewServiceInput
-from models.people import Directory
 from models.proposal import Proposal
 from workflows import TASK_QUEUE, NewServiceWorkflow
 from workflows._visibility import PROCESS, initial_attributes
-from workflows.establishment.definition import check_demand
 
 T = TypeVar("T")
 
@@ -46,23 +52,24 @@ def parse_proposal(document: dict[str, Any]) -> Proposal:
 
 
 async def start_new_service(
-    client: Client,
-    proposal: Proposal,
-    proposer: str,
-    task_queue: str = TASK_QUEUE,
-    directory: Directory | None = None,
+    client: Client, proposal: Proposal, proposer: str, task_queue: str = TASK_QUEUE
 ) -> str:
-    """Start a case; with the ``directory`` at hand, refuse a bad demand before starting it."""
-    if directory is not None:
-        check_demand(proposal, proposer, directory)
+    """Start a case. The worker checks the demand (E1) against the directory it serves; see
+    ``wait_until_open`` for its verdict."""
     workflow_id = new_service_id(proposal.id)
+    try:
+        start = NewServiceInput(proposal=proposal, proposer=proposer)
+    except ValidationError as err:
+        raise invalid("the start command", err) from err
     try:
         await client.start_workflow(
             NewServiceWorkflow.run,
-            NewServiceInput(proposal=proposal, proposer=proposer),
+            start,
             id=workflow_id,
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            # A proposal id is used once; only a case refused at its start may be raised again.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
             search_attributes=TypedSearchAttributes(
                 initial_attributes("establishment", proposal.id)
             ),
@@ -77,6 +84,32 @@ async def start_new_service(
             f"{workflow_id} already exists: a proposal id is used once", workflow_id=workflow_id
         ) from err
     return workflow_id
+
+
+async def wait_until_open(
+    client: Client, workflow_id: str, seconds: float = 15.0
+) -> CaseStatus | None:
+    """The case's status once a worker accepted the demand; the domain error if it refused it;
+    None if no worker took the case up within ``seconds`` (it will when one runs)."""
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if (await handle.describe()).status == WorkflowExecutionStatus.FAILED:
+            try:
+                await handle.result()
+            except WorkflowFailureError as failed:
+                raise _domain_error(failed.cause) from failed
+        current: CaseStatus | None
+        try:
+            current = await handle.query(
+                NewServiceWorkflow.status, rpc_timeout=timedelta(seconds=2)
+            )
+        except (RPCError, WorkflowQueryFailedError):
+            current = None  # no worker has answered yet
+        if current is not None and current.state != "STARTING":
+            return current
+        await asyncio.sleep(0.2)
+    return None
 
 
 async def decide(client: Client, workflow_id: str, decision: Decision) -> CommandResult:
@@ -122,8 +155,8 @@ async def running_cases(client: Client) -> list[str]:
 
 
 async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:
-    handle = client.get_workflow_handle(workflow_id)
-    await _call(workflow_id, handle.signal(NewServiceWorkflow.decide_signal, decision))
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    await _call(workflow_id, handle.signal("decide_signal", decision.model_dump(mode="json")))
 
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:

@@ -18,7 +18,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
-from activities.directory import load_directory
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
@@ -159,14 +158,18 @@ def start_new_service(proposal_file: Path, actor: Actor) -> None:
 
     async def action() -> str:
         proposal = cases.parse_proposal(load_document(proposal_file))
-        settings = Settings.from_env()
-        # The worker checks again, but the directory at hand gives the refusal right here.
-        directory = (
-            load_directory(settings.directory_path) if settings.directory_path.is_file() else None
+        client = await connect()
+        workflow_id = await cases.start_new_service(
+            client, proposal, actor, Settings.from_env().task_queue
         )
-        return await cases.start_new_service(
-            await connect(), proposal, actor, settings.task_queue, directory
-        )
+        # The worker checks the demand against its directory: wait for its yes or no.
+        if await cases.wait_until_open(client, workflow_id) is None:
+            typer.secho(
+                "no worker has taken the case up yet; it will be checked when one runs",
+                err=True,
+                fg="yellow",
+            )
+        return workflow_id
 
     typer.echo(_run(action))
 
@@ -250,20 +253,29 @@ def reload_directory(
 ) -> None:
     """Make open cases take in the directory file as it is now (new delegations, leavers)."""
 
-    async def action() -> list[CommandResult]:
+    async def action() -> int:
         client = await connect()
         targets = workflow_ids or await cases.running_cases(client)
-        results = []
+        refused = 0
         for number, workflow_id in enumerate(targets, start=1):
             command = _command(
                 DirectoryReload, decision_id=uuid.uuid4().hex, actor=actor, reason=reason
             )
-            results.append(await cases.reload_directory(client, workflow_id, command))
-            typer.echo(f"[{number}/{len(targets)}] {workflow_id}: {results[-1].message}")
-        return results
+            try:
+                result = await cases.reload_directory(client, workflow_id, command)
+                typer.echo(f"[{number}/{len(targets)}] {workflow_id}: {result.message}")
+            except OsomError as err:  # one case refusing leaves the others to go on
+                refused += 1
+                typer.secho(
+                    f"[{number}/{len(targets)}] {workflow_id}: refused: {err.type}: {err.message}",
+                    err=True,
+                    fg="red",
+                )
+        typer.echo(f"{len(targets) - refused} case(s) reloaded, {refused} refused")
+        return refused
 
-    done = _run(action)
-    typer.echo(f"{len(done)} case(s) reloaded")
+    if _run(action):
+        raise typer.Exit(REFUSED)
 
 
 # -- inspecting ------------------------------------------------------------------------------

@@ -40,15 +40,19 @@ def next_event(clock: ClockState) -> tuple[datetime, str]:
     return clock.next_reminder_at, "remind"
 
 
-def after_event(clock: ClockState, kind: str, policy: ClockPolicy) -> ClockState:
-    """The clock once a reminder or the escalation has been sent."""
+def after_event(clock: ClockState, kind: str, policy: ClockPolicy, now: datetime) -> ClockState:
+    """The clock once a reminder or the escalation has been sent at ``now``.
+
+    Reminders missed while no worker ran are not sent in a burst: the next one is the first of
+    the schedule still ahead of ``now``.
+    """
     if kind == "escalate":
         # Overdue reminders follow the due date: every reminder_wd working days after it.
         following = add_working_days(clock.due_at, policy.reminder_wd)
         return clock.model_copy(update={"escalated": True, "next_reminder_at": following})
+    following = add_working_days(clock.next_reminder_at, policy.reminder_wd)
+    while following <= now:
+        following = add_working_days(following, policy.reminder_wd)
     return clock.model_copy(
-        update={
-            "reminders_sent": clock.reminders_sent + 1,
-            "next_reminder_at": add_working_days(clock.next_reminder_at, policy.reminder_wd),
-        }
+        update={"reminders_sent": clock.reminders_sent + 1, "next_reminder_at": following}
     )

@@ -70,6 +70,7 @@ class TransitionSpec(Generic[C]):
     requires: tuple[Requirement[C], ...] = ()
     guards: tuple[Guard[C], ...] = ()
     data: type[BaseModel] | None = None
+    record: Callable[[C, Any, str], None] | None = None
     reason_required: bool = False
     effects: tuple[str, ...] = ()
     progress: bool = True
@@ -79,14 +80,28 @@ class TransitionSpec(Generic[C]):
 
 
 @dataclass(frozen=True)
-class ArtefactSpec:
-    """An artefact people submit to a case, in which states, and who may submit it."""
+class ArtefactSpec(Generic[C]):
+    """An artefact people submit to a case, in which states, and who may submit it.
+
+    ``record(case, artefact, actor)`` puts an accepted version where the guards read it.
+    """
 
     kind: str
     label: str
     model: type[BaseModel]
     states: tuple[str, ...]
     permits: tuple[Permit, ...]
+    record: Callable[[C, Any, str], None]
+    guards: tuple[Guard[C], ...] = ()
+
+
+@dataclass(frozen=True)
+class Effect(Generic[C]):
+    """What a transition sets off: a notification to ``recipients``, or (without recipients)
+    a step the workflow itself performs, such as publishing a contract."""
+
+    description: str
+    recipients: Callable[[C], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +128,10 @@ class ProcessDefinition(Generic[C]):
     start: tuple[str, str]
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec[C], ...]
-    artefacts: tuple[ArtefactSpec, ...] = ()
+    artefacts: tuple[ArtefactSpec[C], ...] = ()
     clocks: tuple[ClockSpec, ...] = ()
-    effects: dict[str, str] = field(default_factory=dict)
+    effects: dict[str, Effect[C]] = field(default_factory=dict)
+    start_effects: tuple[str, ...] = ()
 
     def state(self, name: str) -> StateSpec:
         return next(s for s in self.states if s.name == name)
@@ -123,7 +139,7 @@ class ProcessDefinition(Generic[C]):
     def transition(self, trigger: str) -> TransitionSpec[C] | None:
         return next((t for t in self.transitions if t.trigger == trigger), None)
 
-    def artefact(self, kind: str) -> ArtefactSpec | None:
+    def artefact(self, kind: str) -> ArtefactSpec[C] | None:
         return next((a for a in self.artefacts if a.kind == kind), None)
 
     def clock(self, name: str) -> ClockSpec:

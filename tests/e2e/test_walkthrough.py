@@ -36,10 +36,6 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
     (("decide", CASE, "proposal_approved", "--as", "P-001"), "IN_TRIAGE -> APPROVED"),
     (("decide", CASE, "drafting_started", "--as", "P-001"), "APPROVED -> CONTRACT_DRAFTING"),
     (
-        ("submit", CASE, f"{ARTEFACTS}/service-contract.yaml", "--as", "P-013"),
-        "new-service/PRO-004/service_contract/v1.json",
-    ),
-    (
         (
             "decide",
             CASE,
@@ -50,6 +46,10 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
             f"{ARTEFACTS}/sm-appointment.yaml",
         ),
         "accepted: E7 sm_appointed",
+    ),
+    (
+        ("submit", CASE, f"{ARTEFACTS}/service-contract.yaml", "--as", "P-013"),
+        "new-service/PRO-004/service_contract/v1.json",
     ),
     (
         (
@@ -89,8 +89,8 @@ AUDIT_TRAIL = [
     "triage_started",
     "proposal_approved",
     "drafting_started",
-    "submit:service_contract",
     "sm_appointed",
+    "submit:service_contract",
     "discovery_budget_allocated",
     "draft_completed",
     "submit:discovery_plan",
@@ -352,7 +352,7 @@ def test_refusals_while_drafting_name_what_is_wrong(osom: Osom, tmp_path: Path) 
         "kind: service_contract\nservice_id: seven\ncolour: blue\n", encoding="utf-8"
     )
     run = assert_refused(
-        osom, case, ("submit", case, str(invalid), "--as", "P-013"), "InvalidArtefact"
+        osom, case, ("submit", case, str(invalid), "--as", "P-001"), "InvalidArtefact"
     )
     fields = stderr_lines(run, "field")
     assert any(f.startswith("field service_id:") for f in fields), str(run)

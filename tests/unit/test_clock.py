@@ -77,7 +77,7 @@ def run_clock(
     for _ in range(events):
         at, kind = next_event(clock)
         seen.append((at, kind))
-        clock = after_event(clock, kind, policy)
+        clock = after_event(clock, kind, policy, at)
     return clock, seen
 
 
@@ -149,7 +149,7 @@ def test_escalation_replaces_a_reminder_due_at_the_same_moment() -> None:
     clock = start_clock("drafting", "Contract drafting due", MONDAY, policy)
     assert clock.next_reminder_at == clock.due_at
     assert next_event(clock) == (clock.due_at, "escalate")
-    escalated = after_event(clock, "escalate", policy)
+    escalated = after_event(clock, "escalate", policy, clock.due_at)
     assert escalated.escalated
     assert escalated.reminders_sent == 0
     assert escalated.next_reminder_at == add_working_days(clock.due_at, 5)
@@ -159,8 +159,17 @@ def test_escalation_replaces_a_reminder_due_at_the_same_moment() -> None:
 def test_a_reminder_counts_and_moves_the_next_one_on() -> None:
     policy = ClockPolicy(due_wd=20, reminder_wd=5)
     clock = start_clock("triage", "Triage decision due", MONDAY, policy)
-    reminded = after_event(clock, "remind", policy)
+    reminded = after_event(clock, "remind", policy, clock.next_reminder_at)
     assert reminded.reminders_sent == 1
     assert reminded.next_reminder_at == add_working_days(clock.next_reminder_at, 5)
     assert (reminded.due_at, reminded.escalated) == (clock.due_at, False)
     assert clock.reminders_sent == 0  # the clock is a value: after_event returns a copy
+
+
+def test_reminders_missed_during_an_outage_are_not_sent_in_a_burst() -> None:
+    policy = ClockPolicy(due_wd=20, reminder_wd=5)
+    clock = start_clock("triage", "Triage decision due", MONDAY, policy)
+    back_online = add_working_days(MONDAY, 12)  # the worker was down for reminders 5 and 10
+    reminded = after_event(clock, "remind", policy, back_online)
+    assert reminded.next_reminder_at == add_working_days(MONDAY, 15)
+    assert reminded.next_reminder_at > back_online

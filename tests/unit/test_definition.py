@@ -280,7 +280,7 @@ def test_blockers_list_what_e9_still_needs_and_who_supplies_it(
         "discovery budget: no discovery budget has been allocated (discovery_budget_allocated)",
     ]
     # who can supply: the contract's submitters, then those who may fire E7 and E8
-    assert "NOMINATED_SM" in e9.who
+    assert "APPOINTED_SM" in e9.who
     assert "ETM with 'appoint_service_manager'" in e9.who
     assert "ETM with 'allocate_budget'" in e9.who
 
@@ -306,3 +306,13 @@ def test_mermaid_has_every_transition_and_marks_the_current_state() -> None:
         assert (f"{s.name} --> [*]" in text) == s.terminal
     assert "class IN_TRIAGE current" in text
     assert "class " not in ESTABLISHMENT.mermaid()
+
+
+def test_every_effect_is_a_notification_or_performed_by_the_workflow() -> None:
+    from workflows.establishment.workflow import WORKFLOW_EFFECTS
+
+    for definition in DEFINITIONS:
+        performed = {name for name, effect in definition.effects.items() if not effect.recipients}
+        assert performed == WORKFLOW_EFFECTS, "an effect without recipients needs a handler"
+        for name in definition.start_effects:
+            assert name in definition.effects

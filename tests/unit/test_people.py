@@ -22,7 +22,7 @@ from workflows.establishment.definition import ESTABLISHMENT
 
 EXEC = Permit(role=Role.EXEC)
 PROPOSER = Permit(role=CaseRole.PROPOSER)
-NOMINATED_SM = Permit(role=CaseRole.NOMINATED_SM)
+APPOINTED_SM = Permit(role=CaseRole.APPOINTED_SM)
 ANYONE = Permit(role=CaseRole.ANY)
 NO_RELATIONS: dict[CaseRole, str | None] = {}
 
@@ -136,15 +136,15 @@ def test_someone_else_may_not_act_as_proposer(directory: Directory) -> None:
 
 
 def test_nominated_sm_may_act_as_nominated_sm(directory: Directory) -> None:
-    relations: dict[CaseRole, str | None] = {CaseRole.NOMINATED_SM: "P-013"}
+    relations: dict[CaseRole, str | None] = {CaseRole.APPOINTED_SM: "P-013"}
     acting = directory.authorise("P-013", permits_of("draft_completed"), relations, "complete")
-    assert acting == ActingAs(person="P-013", role="NOMINATED_SM")
+    assert acting == ActingAs(person="P-013", role="APPOINTED_SM")
 
 
 def test_nobody_is_nominated_sm_when_there_is_none(directory: Directory) -> None:
-    relations: dict[CaseRole, str | None] = {CaseRole.NOMINATED_SM: None}
+    relations: dict[CaseRole, str | None] = {CaseRole.APPOINTED_SM: None}
     with pytest.raises(NotAuthorised):
-        directory.authorise("P-013", (NOMINATED_SM,), relations, "complete")
+        directory.authorise("P-013", (APPOINTED_SM,), relations, "complete")
 
 
 def test_any_known_person_may_act_where_anyone_may(directory: Directory) -> None:

@@ -19,7 +19,7 @@ from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from activities.notifications import Notification, Outbox
 from osom.devserver import temporal_cli
 from osom.settings import Settings
-from worker import build_worker
+from worker import ACTIVITY_THREADS, build_worker
 from workflows._visibility import SEARCH_ATTRIBUTES
 
 
@@ -71,7 +71,7 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
         policy_path=engine_root / "policy.yaml",
         task_queue=f"osom-test-{uuid.uuid4().hex[:6]}",
     )
-    with ThreadPoolExecutor(max_workers=4) as executor:
+    with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(env.client, settings, executor)
         task = asyncio.create_task(worker.run())
         try:

@@ -122,8 +122,8 @@ class Case:
 
     async def to_ready(self) -> None:
         await self.to_drafting()
-        await self.submit("service-contract.yaml", "P-013", "service_contract")
         await self.decide("sm_appointed", "P-001", data=artefact("sm-appointment.yaml"))
+        await self.submit("service-contract.yaml", "P-013", "service_contract")
         await self.decide(
             "discovery_budget_allocated", "P-002", data=artefact("discovery-budget.yaml")
         )

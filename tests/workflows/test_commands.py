@@ -18,6 +18,7 @@ from models.commands import ArtefactSubmission, CommandResult, Decision, Directo
 from models.errors import (
     ArtefactsMissing,
     CaseClosed,
+    CaseExists,
     DecisionIdReused,
     GuardFailed,
     IllegalTransition,
@@ -28,7 +29,6 @@ from models.errors import (
     UnknownCase,
     UnknownPerson,
 )
-from models.people import Directory
 from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
@@ -76,8 +76,8 @@ async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique:
         "triage_started",
         "proposal_approved",
         "drafting_started",
-        "submit:service_contract",
         "sm_appointed",
+        "submit:service_contract",
         "discovery_budget_allocated",
         "draft_completed",
         "submit:discovery_plan",
@@ -162,12 +162,8 @@ async def test_incomplete_contract_lists_each_missing_field(engine: Engine, uniq
     draft = artefact("service-contract.yaml")
     del draft["expected_support"]
     draft["description"] = {}
-    await cases.submit(
-        engine.client,
-        case.workflow_id,
-        _submission(draft),
-    )
     await case.decide("sm_appointed", "P-001", data=artefact("sm-appointment.yaml"))
+    await cases.submit(engine.client, case.workflow_id, _submission(draft))
     await case.decide("discovery_budget_allocated", "P-002", data=artefact("discovery-budget.yaml"))
 
     err = await assert_refused_unchanged(
@@ -356,7 +352,7 @@ async def _wait_for(case: Case, ready: Callable[[list[Any]], bool]) -> list[Any]
 
 def _submission(content: dict[str, Any]) -> ArtefactSubmission:
     return ArtefactSubmission(
-        decision_id=uuid.uuid4().hex, actor="P-013", kind="service_contract", content=content
+        decision_id=uuid.uuid4().hex, actor="P-001", kind="service_contract", content=content
     )
 
 
@@ -425,15 +421,81 @@ async def test_a_case_started_like_the_web_ui_form_is_findable(engine: Engine, u
     assert attributes.get(_visibility.STATE) == "PROPOSED"
 
 
-async def test_a_demand_naming_unknown_services_is_refused_before_starting(
-    engine: Engine, unique: str, directory: Directory
+async def test_a_refused_demand_fails_the_start_and_the_id_can_be_raised_again(
+    engine: Engine, unique: str
 ) -> None:
-    proposal = proposal_numbered(unique).model_copy(
-        update={"related_services": ["SVC-404", "SVC-001"]}
+    proposal = proposal_numbered(unique)
+    wrong = proposal.model_copy(update={"related_services": ["SVC-404", "SVC-001"]})
+    workflow_id = await cases.start_new_service(
+        engine.client, wrong, "P-015", engine.settings.task_queue
     )
     with pytest.raises(GuardFailed, match="SVC-404"):
+        await cases.wait_until_open(engine.client, workflow_id)
+
+    await cases.start_new_service(engine.client, proposal, "P-015", engine.settings.task_queue)
+    opened = await cases.wait_until_open(engine.client, workflow_id)
+    assert opened is not None
+    assert opened.state == "PROPOSED"
+
+
+async def test_a_proposal_id_that_ended_is_not_raised_again(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.decide("proposal_withdrawn", "P-015", reason="duplicate")
+    await case.handle.result()
+    with pytest.raises(CaseExists):
         await cases.start_new_service(
-            engine.client, proposal, "P-015", engine.settings.task_queue, directory
+            engine.client, proposal_numbered(unique), "P-015", engine.settings.task_queue
         )
-    with pytest.raises(UnknownCase):
-        await cases.status(engine.client, cases.new_service_id(proposal.id))
+
+
+async def test_a_malformed_signal_is_recorded_as_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    bad = {"decision_id": "sig-bad", "trigger": "triage_started", "actor": "alice"}
+    await case.handle.signal("decide_signal", bad)
+
+    log = await _wait_for(case, lambda log: log[-1].outcome == "refused")
+    assert log[-1].error_type == "InvalidArtefact"
+    assert log[-1].decision_id == "sig-bad"
+    assert (await case.status()).state == "PROPOSED"
+
+
+async def test_a_draft_that_claims_to_be_published_is_refused(engine: Engine, unique: str) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    draft = artefact("service-contract.yaml") | {"version": 3, "published_by": "P-001"}
+    err = await assert_refused_unchanged(
+        case,
+        GuardFailed,
+        lambda: cases.submit(engine.client, case.workflow_id, _submission(draft)),
+    )
+    assert "version, published_by" in err.message
+
+
+async def test_a_web_ui_start_with_invalid_input_fails_with_field_messages(
+    engine: Engine, unique: str
+) -> None:
+    handle = await engine.client.start_workflow(
+        "NewService",
+        {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "bob"},
+        id=cases.new_service_id(f"PRO-{unique}"),
+        task_queue=engine.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "proposer" in str(failed.value.cause)
+
+
+async def test_a_case_id_that_does_not_match_the_proposal_fails(
+    engine: Engine, unique: str
+) -> None:
+    handle = await engine.client.start_workflow(
+        "NewService",
+        {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "P-015"},
+        id=f"my case {unique}",
+        task_queue=engine.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "GuardFailed"

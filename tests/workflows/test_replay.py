@@ -7,6 +7,7 @@ released definition version live in tests/replay/histories; to add the current v
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -38,13 +39,15 @@ async def record(case: Case, name: str) -> WorkflowHistory:
     history = await case.handle.fetch_history()
     target = os.environ.get("OSOM_RECORD_HISTORIES")
     if target:
-        Path(target, f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+        stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+        Path(target, f"{name}.json").write_text(json.dumps(stored), encoding="utf-8")
     return history
 
 
 @pytest.mark.parametrize("path", sorted(STORED.glob("*.json")), ids=lambda p: p.stem)
 async def test_stored_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    history = WorkflowHistory.from_json(stored["workflow_id"], stored["history"])
     result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
 

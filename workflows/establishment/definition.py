@@ -12,6 +12,7 @@ from models.proposal import DiscoveryPlan, Proposal
 from workflows._definition import (
     ArtefactSpec,
     ClockSpec,
+    Effect,
     Guard,
     ProcessDefinition,
     Requirement,
@@ -24,7 +25,7 @@ Case = EstablishmentCase
 EXEC = Permit(role=Role.EXEC)
 ANY_ETM = Permit(role=Role.ETM)
 PROPOSER = Permit(role=CaseRole.PROPOSER)
-NOMINATED_SM = Permit(role=CaseRole.NOMINATED_SM)
+APPOINTED_SM = Permit(role=CaseRole.APPOINTED_SM)
 
 
 def etm(delegation: Delegation) -> Permit:
@@ -125,6 +126,52 @@ BUDGET_FOR_DISCOVERY = Guard[Case](
 )
 SERVICE_ID_IS_NEW = Guard[Case]("service_id_new", "service id is new", _service_id_is_new)
 
+
+def _draft_is_a_draft(case: Case, data: Any) -> list[str]:
+    assert isinstance(data, ServiceContract)
+    claims = {
+        "version": data.version != 0,
+        "published_at": data.published_at is not None,
+        "published_by": data.published_by is not None,
+        "decommission": data.decommission is not None,
+        "onboarded_existing": data.onboarded_existing,
+        "lifecycle_stage": data.lifecycle_stage != LifecycleStage.DISCOVERY,
+    }
+    wrong = [field for field, set_ in claims.items() if set_]
+    if wrong:
+        return [
+            "a draft is version 0 in DISCOVERY, unpublished; only the Executive publishes "
+            f"(E10). Remove: {', '.join(wrong)}"
+        ]
+    return []
+
+
+DRAFT_IS_A_DRAFT = Guard[Case]("draft_is_a_draft", "a draft, not a publication", _draft_is_a_draft)
+
+# -- where accepted data lands in the case (the guards read it from there) ----------------------
+
+
+def _record_contract(case: Case, contract: Any, actor: str) -> None:
+    case.contract = contract
+
+
+def _record_plan(case: Case, plan: Any, actor: str) -> None:
+    case.discovery_plan = plan
+    case.discovery_plan_by = actor
+
+
+def _record_routing(case: Case, routing: Any, actor: str) -> None:
+    case.routed_to = routing
+
+
+def _record_appointment(case: Case, appointment: Any, actor: str) -> None:
+    case.service_manager = appointment.person
+
+
+def _record_budget(case: Case, budget: Any, actor: str) -> None:
+    case.budget = budget
+
+
 # -- E1: raising a demand starts the case, so it is checked before the workflow exists ---------
 
 RAISERS = (Permit(role=CaseRole.ANY),)
@@ -202,32 +249,47 @@ ESTABLISHMENT = ProcessDefinition[Case](
         ClockSpec(
             "drafting",
             "Contract drafting due",
-            remind=(EXEC, etm(Delegation.ESTABLISH_SERVICE), NOMINATED_SM),
+            remind=(EXEC, etm(Delegation.ESTABLISH_SERVICE), APPOINTED_SM),
             escalate_to=(EXEC,),
         ),
     ),
     artefacts=(
-        ArtefactSpec(
+        ArtefactSpec[Case](
             "service_contract",
             "Service contract draft (v0)",
             ServiceContract,
             states=("CONTRACT_DRAFTING",),
-            permits=(EXEC, ANY_ETM, NOMINATED_SM),
+            permits=(EXEC, ANY_ETM, APPOINTED_SM),
+            record=_record_contract,
+            guards=(DRAFT_IS_A_DRAFT,),
         ),
-        ArtefactSpec(
+        ArtefactSpec[Case](
             "discovery_plan",
             "Discovery timeline agreed with the Service Manager",
             DiscoveryPlan,
             states=("CONTRACT_DRAFTING", "READY_TO_ESTABLISH"),
-            permits=(NOMINATED_SM,),
+            permits=(APPOINTED_SM,),
+            record=_record_plan,
         ),
     ),
+    start_effects=("notify_executive",),
     effects={
-        "notify_executive": "tell the Executive a proposal waits for triage",
-        "notify_proposer": "tell the proposer what was decided",
-        "notify_target_service": "ask the target service's SM to propose the contract change",
-        "notify_service_manager": "tell the appointed Service Manager",
-        "publish_contract": "write contract v1 to the artefact store",
+        "notify_executive": Effect[Case](
+            "tell the Executive a proposal waits for triage",
+            lambda case: [case.directory.executive.id],
+        ),
+        "notify_proposer": Effect[Case](
+            "tell the proposer what was decided", lambda case: [case.proposer]
+        ),
+        "notify_target_service": Effect[Case](
+            "ask the target service's SM to propose the contract change",
+            lambda case: [case.routed_to.consulted_service_manager] if case.routed_to else [],
+        ),
+        "notify_service_manager": Effect[Case](
+            "tell the appointed Service Manager",
+            lambda case: [case.service_manager] if case.service_manager else [],
+        ),
+        "publish_contract": Effect[Case]("publish contract v1 in the artefact store"),
     },
     transitions=(
         TransitionSpec[Case](
@@ -247,6 +309,7 @@ ESTABLISHMENT = ProcessDefinition[Case](
             "The needs fit an existing service (its SM consulted)",
             guards=(TARGET_IS_LIVE,),
             data=RoutingDecision,
+            record=_record_routing,
             reason_required=True,
             effects=("notify_target_service", "notify_proposer"),
             progress=False,
@@ -288,6 +351,7 @@ ESTABLISHMENT = ProcessDefinition[Case](
             "Appoint the Service Manager",
             guards=(SM_NOT_CONFLICTED,),
             data=ServiceManagerAppointment,
+            record=_record_appointment,
             effects=("notify_service_manager",),
             progress=False,
         ),
@@ -300,6 +364,7 @@ ESTABLISHMENT = ProcessDefinition[Case](
             "Allocate the discovery budget",
             guards=(BUDGET_FOR_DISCOVERY,),
             data=BudgetAllocation,
+            record=_record_budget,
             progress=False,
         ),
         TransitionSpec[Case](
@@ -307,7 +372,7 @@ ESTABLISHMENT = ProcessDefinition[Case](
             "draft_completed",
             ("CONTRACT_DRAFTING",),
             "READY_TO_ESTABLISH",
-            (EXEC, etm(Delegation.ESTABLISH_SERVICE), NOMINATED_SM),
+            (EXEC, etm(Delegation.ESTABLISH_SERVICE), APPOINTED_SM),
             "Declare contract v0 complete",
             requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED),
         ),

@@ -31,12 +31,13 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         DirectoryReload,
     )
-    from models.contract import BudgetAllocation, LifecycleStage, ServiceContract
+    from models.contract import LifecycleStage
     from models.errors import (
         ArtefactConflict,
         ArtefactsMissing,
         CaseClosed,
         DecisionIdReused,
+        DirectoryUnavailable,
         GuardFailed,
         IllegalTransition,
         InvalidArtefact,
@@ -48,23 +49,28 @@ with workflow.unsafe.imports_passed_through():
     from models.establishment import (
         EstablishmentCase,
         NewServiceInput,
-        RoutingDecision,
-        ServiceManagerAppointment,
     )
     from models.people import ActingAs, CaseRole, Directory, Permit, Role
-    from models.proposal import DiscoveryPlan
+    from models.policy import Policy
     from workflows import _clock, _visibility
-    from workflows._definition import ArtefactSpec, TransitionSpec
+    from workflows._definition import TransitionSpec
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
     from workflows.establishment.definition import ESTABLISHMENT, check_demand
 
-C = TypeVar("C", Decision, ArtefactSubmission, DirectoryReload)
+Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
 
 DEFINITION = ESTABLISHMENT
 PROCESS = DEFINITION.name
-STORE_TIMEOUT = timedelta(seconds=30)
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
+# directory must end in a refusal, not an endless retry.
+BOUNDED_RETRY = RetryPolicy(maximum_attempts=5)
+# Effects the workflow performs itself; every other effect is a notification (definition data).
+WORKFLOW_EFFECTS = frozenset({"publish_contract"})
+# Refused signals are recorded up to this many; past it they are only counted, so a sender
+# retrying a bad signal forever cannot grow the history without bound.
+MAX_RECORDED_REFUSALS = 100
 # Who may make a running case take in a changed directory of people.
 DIRECTORY_KEEPERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM))
 
@@ -76,7 +82,9 @@ class _Checked(BaseModel):
     data: Any = None
 
 
-@workflow.defn(name="NewService")
+# A start input that fails validation (say, from the Web UI's form) fails the case with the
+# field messages instead of retrying its first task forever. Commands validate their own input.
+@workflow.defn(name="NewService", failure_exception_types=[ValidationError])
 class NewServiceWorkflow:
     """One proposal for a new service, from demand raised to established (DOMAIN §9.3)."""
 
@@ -84,44 +92,53 @@ class NewServiceWorkflow:
     def __init__(self, input: NewServiceInput) -> None:
         self._input = input
         self._case: EstablishmentCase | None = None
-        if input.policy is not None and input.directory is not None:
-            self._case = self._new_case(input, input.directory, input.policy)
         self._lock = asyncio.Lock()
         self._machine: ProcessMachine | None = None
+        if input.policy is not None and input.directory is not None:
+            self._load(input, input.directory, input.policy)
 
     # -- run: load context, then keep the deadlines until the case ends ------------------------
 
     @workflow.run
     async def run(self, input: NewServiceInput) -> EstablishmentOutcome:
+        expected_id = f"new-service/{input.proposal.id}"
+        if self._case_id() != expected_id:
+            raise refusal(
+                GuardFailed(
+                    f"a proposal's case id is {expected_id}, not {self._case_id()}",
+                    problems=["workflow id must be new-service/<proposal id>"],
+                )
+            )
         if self._case is None:
             context = await workflow.execute_activity(
                 "load_case_context",
                 result_type=CaseContext,
-                start_to_close_timeout=STORE_TIMEOUT,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
                 summary="load the directory and the policy in force",
             )
-            self._case = self._new_case(
-                input, input.directory or context.directory, input.policy or context.policy
-            )
-        case = self._case
+            self._load(input, input.directory or context.directory, input.policy or context.policy)
+        case = self._require_case()
         try:
             acting = check_demand(case.proposal, input.proposer, case.directory)
         except OsomError as err:
             raise refusal(err) from err
         self._audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
         self._enter_state(case.state)
-        await self._notify(
-            "info",
-            [case.directory.executive.id],
+        await self._run_effects(
+            DEFINITION.start_effects,
             f"New proposal {case.proposal.id}: {case.proposal.name}",
             f"{case.proposal.summary}\nRaised by {input.proposer}; waiting for triage.",
         )
         while not DEFINITION.state(case.state).terminal:
             await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        published = case.artefacts.get("service_contract")
+        if case.state != "ESTABLISHED":
+            return EstablishmentOutcome(state=case.state, service_id=None, contract=None)
         return EstablishmentOutcome(
-            state=case.state, service_id=case.service_id, contract=published
+            state=case.state,
+            service_id=case.service_id,
+            contract=case.artefacts.get("service_contract"),
         )
 
     async def _wait_for_change_or_deadline(self) -> None:
@@ -175,7 +192,7 @@ class NewServiceWorkflow:
             f"{verb}: {clock.label} for {case.proposal.id} by {clock.due_at:%Y-%m-%d}",
             f"{case.proposal.name} is {case.state}. " + self._blocker_summary(),
         )
-        case.clock = _clock.after_event(clock, kind, policy)
+        case.clock = _clock.after_event(clock, kind, policy, workflow.now())
         system = ActingAs(person="SYSTEM", role="SYSTEM")
         self._audit(
             system, f"deadline_{kind}", case.state, case.state, "system", reason=clock.label
@@ -217,7 +234,7 @@ class NewServiceWorkflow:
     def _validate_reload(self, cmd: DirectoryReload) -> None:
         self._validate(cmd, self._check_reload)
 
-    def _validate(self, cmd: C, check: Callable[[C], object]) -> None:
+    def _validate(self, cmd: Command, check: Callable[[Command], object]) -> None:
         """Refuse before anything reaches history; a repeat of an applied id passes through."""
         if self._case is None:
             return  # the handler checks once the case has loaded
@@ -228,7 +245,7 @@ class NewServiceWorkflow:
             raise refusal(err) from err
 
     async def _handle(
-        self, cmd: C, apply: Callable[[C], Awaitable[CommandResult]]
+        self, cmd: Command, apply: Callable[[Command], Awaitable[CommandResult]]
     ) -> CommandResult:
         """Apply under the case lock, checking again: the state may have moved since validation."""
         await workflow.wait_condition(lambda: self._case is not None)
@@ -258,25 +275,33 @@ class NewServiceWorkflow:
         name="decide_signal",
         description="Fire-and-forget form of ``decide``: a refusal is recorded in the audit log.",
     )
-    async def decide_signal(self, cmd: Decision) -> None:
-        await workflow.wait_condition(lambda: self._case is not None)
-        async with self._lock:
-            try:
-                await self._apply_decision(cmd)
-            except OsomError as err:
-                self._record_refusal(cmd.actor, cmd.trigger, cmd.decision_id, err)
+    async def decide_signal(self, payload: dict[str, Any]) -> None:
+        await self._signalled(Decision, payload, self._apply_decision)
 
     @workflow.signal(
         name="submit_signal",
         description="Fire-and-forget form of ``submit``: a refusal is recorded in the audit log.",
     )
-    async def submit_signal(self, cmd: ArtefactSubmission) -> None:
+    async def submit_signal(self, payload: dict[str, Any]) -> None:
+        await self._signalled(ArtefactSubmission, payload, self._apply_submission)
+
+    async def _signalled(
+        self,
+        model: type[Command],
+        payload: dict[str, Any],
+        apply: Callable[[Command], Awaitable[CommandResult]],
+    ) -> None:
+        """A signal takes any JSON, so that even a malformed one is recorded as refused."""
         await workflow.wait_condition(lambda: self._case is not None)
         async with self._lock:
             try:
-                await self._apply_submission(cmd)
+                try:
+                    cmd = model.model_validate(payload)
+                except ValidationError as err:
+                    raise invalid(f"the {model.__name__} signal", err) from err
+                await apply(cmd)
             except OsomError as err:
-                self._record_refusal(cmd.actor, f"submit:{cmd.kind}", cmd.decision_id, err)
+                self._record_refusal(payload, model.__name__, err)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -380,6 +405,9 @@ class NewServiceWorkflow:
             cmd.actor, spec.permits, self._relations(), f"submit a {cmd.kind}"
         )
         artefact = self._validated(spec.model, cmd.content, spec.label)
+        problems = [p for g in spec.guards for p in g.check(case, artefact)]
+        if problems:
+            raise GuardFailed(f"{spec.label} refused: {'; '.join(problems)}", problems=problems)
         return _Checked(acting=acting, data=artefact)
 
     def _check_reload(self, cmd: DirectoryReload) -> ActingAs:
@@ -427,9 +455,10 @@ class NewServiceWorkflow:
         assert spec is not None
         source = case.state
         published: ArtefactRef | None = None
-        if "publish_contract" in spec.effects:
+        if "publish_contract" in spec.effects:  # in WORKFLOW_EFFECTS: done before the move
             published = await self._publish_contract(cmd.actor)
-        self._record_data(spec, checked.data)
+        if spec.record is not None:
+            spec.record(case, checked.data, cmd.actor)
         target = self._state_machine().fire(cmd.trigger)
         self._audit(
             checked.acting, cmd.trigger, source, target, "accepted", cmd.reason, cmd.decision_id
@@ -444,7 +473,12 @@ class NewServiceWorkflow:
         )
         case.applied[cmd.decision_id] = result
         self._enter_state(target, changed_from=source)
-        await self._run_notifications(spec, cmd)
+        await self._run_effects(
+            spec.effects,
+            f"{case.proposal.id} {case.proposal.name}: {spec.description} ({case.state})",
+            f"{spec.id} {cmd.trigger} by {cmd.actor}."
+            + (f" Reason: {cmd.reason}" if cmd.reason else ""),
+        )
         return result
 
     async def _apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
@@ -456,7 +490,7 @@ class NewServiceWorkflow:
         assert spec is not None
         version = case.artefacts[cmd.kind].version + 1 if cmd.kind in case.artefacts else 1
         ref = await self._store(self._case_id(), cmd.kind, version, checked.data)
-        self._record_artefact(spec, checked.data, cmd.actor)
+        spec.record(case, checked.data, cmd.actor)
         case.artefacts[cmd.kind] = ref
         self._audit(
             checked.acting,
@@ -484,12 +518,18 @@ class NewServiceWorkflow:
         if (earlier := self._replayed(cmd)) is not None:
             return earlier
         acting = self._check_reload(cmd)
-        case.directory = await workflow.execute_activity(
-            "load_directory",
-            result_type=Directory,
-            start_to_close_timeout=STORE_TIMEOUT,
-            summary="reload the directory of people",
-        )
+        try:
+            case.directory = await workflow.execute_activity(
+                "load_directory",
+                result_type=Directory,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="reload the directory of people",
+            )
+        except ActivityError as err:
+            raise DirectoryUnavailable(
+                f"the directory could not be reloaded, the case keeps the one it had: {err.cause}"
+            ) from err
         self._audit(
             acting,
             "directory_reloaded",
@@ -510,23 +550,6 @@ class NewServiceWorkflow:
         self._publish_status()
         return result
 
-    def _record_data(self, spec: TransitionSpec[EstablishmentCase], data: Any) -> None:
-        case = self._require_case()
-        if isinstance(data, ServiceManagerAppointment):
-            case.service_manager = data.person
-        elif isinstance(data, BudgetAllocation):
-            case.budget = data
-        elif isinstance(data, RoutingDecision):
-            case.routed_to = data
-
-    def _record_artefact(self, spec: ArtefactSpec, artefact: Any, actor: str) -> None:
-        case = self._require_case()
-        if isinstance(artefact, ServiceContract):
-            case.contract = artefact
-        elif isinstance(artefact, DiscoveryPlan):
-            case.discovery_plan = artefact
-            case.discovery_plan_by = actor
-
     async def _publish_contract(self, actor: str) -> ArtefactRef:
         """E10: contract v1, stage DISCOVERY, under the new service's own folder."""
         case = self._require_case()
@@ -540,7 +563,16 @@ class NewServiceWorkflow:
                 "lifecycle_stage": LifecycleStage.DISCOVERY,
             }
         )
-        ref = await self._store(f"service/{contract.service_id}", "service_contract", 1, contract)
+        try:
+            ref = await self._store(
+                f"service/{contract.service_id}", "service_contract", 1, contract
+            )
+        except ArtefactConflict as err:
+            raise GuardFailed(
+                f"{contract.service_id} has already been published by another case: choose "
+                "another service_id in the contract draft",
+                problems=[f"service id {contract.service_id} is taken"],
+            ) from err
         case.contract = contract
         case.artefacts["service_contract"] = ref
         return ref
@@ -556,7 +588,8 @@ class NewServiceWorkflow:
                 "store_artefact",
                 request,
                 result_type=ArtefactRef,
-                start_to_close_timeout=STORE_TIMEOUT,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
                 summary=f"store {kind} v{version}",
             )
         except ActivityError as err:
@@ -568,24 +601,12 @@ class NewServiceWorkflow:
 
     # -- effects -------------------------------------------------------------------------------
 
-    async def _run_notifications(
-        self, spec: TransitionSpec[EstablishmentCase], cmd: Decision
-    ) -> None:
+    async def _run_effects(self, names: tuple[str, ...], subject: str, body: str) -> None:
+        """Send the notifications among ``names`` (the definition says to whom)."""
         case = self._require_case()
-        subject = f"{case.proposal.id} {case.proposal.name}: {spec.description} ({case.state})"
-        body = f"{spec.id} {cmd.trigger} by {cmd.actor}." + (
-            f" Reason: {cmd.reason}" if cmd.reason else ""
-        )
-        recipients = {
-            "notify_proposer": [case.proposer],
-            "notify_executive": [case.directory.executive.id],
-            "notify_service_manager": [case.service_manager] if case.service_manager else [],
-            "notify_target_service": (
-                [case.routed_to.consulted_service_manager] if case.routed_to else []
-            ),
-        }
-        for effect in spec.effects:
-            to = recipients.get(effect)
+        for name in names:
+            recipients = DEFINITION.effects[name].recipients
+            to = recipients(case) if recipients else []
             if to:
                 await self._notify("info", to, subject, body)
 
@@ -605,8 +626,8 @@ class NewServiceWorkflow:
             await workflow.execute_activity(
                 "notify",
                 notification,
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
                 summary=subject[:200],
             )
         except ActivityError:
@@ -727,7 +748,8 @@ class NewServiceWorkflow:
         case = self._require_case()
         return {
             CaseRole.PROPOSER: case.proposer,
-            CaseRole.NOMINATED_SM: case.service_manager or case.proposal.proposed_service_manager,
+            # The proposal may suggest a Service Manager; only the one appointed (E7) acts as one.
+            CaseRole.APPOINTED_SM: case.service_manager,
         }
 
     def _audit(
@@ -756,11 +778,17 @@ class NewServiceWorkflow:
             )
         )
 
-    def _record_refusal(self, actor: str, command: str, decision_id: str, err: OsomError) -> None:
+    def _record_refusal(self, payload: dict[str, Any], model: str, err: OsomError) -> None:
         case = self._require_case()
+        actor = str(payload.get("actor", "?"))[:40]
+        command = str(payload.get("trigger") or f"submit:{payload.get('kind', '?')}")[:80]
+        decision_id = str(payload.get("decision_id", "?"))[:100]
         workflow.logger.info(
             "decision.refused", extra={"command": command, "error_type": err.type, "actor": actor}
         )
+        case.refused_signals += 1
+        if case.refused_signals > MAX_RECORDED_REFUSALS:
+            return
         case.audit.append(
             AuditEntry(
                 at=workflow.now(),
@@ -780,10 +808,7 @@ class NewServiceWorkflow:
 
     def _state_machine(self) -> ProcessMachine:
         if self._machine is None:
-            case = self._require_case()
-            self._machine = ProcessMachine(
-                DEFINITION, lambda: case.state, lambda s: setattr(case, "state", s)
-            )
+            raise RuntimeError("the case context is not loaded yet")
         return self._machine
 
     def _require_case(self) -> EstablishmentCase:
@@ -795,8 +820,12 @@ class NewServiceWorkflow:
     def _case_id() -> str:
         return workflow.info().workflow_id
 
-    @staticmethod
-    def _new_case(input: NewServiceInput, directory: Any, policy: Any) -> EstablishmentCase:
-        return EstablishmentCase(
+    def _load(self, input: NewServiceInput, directory: Directory, policy: Policy) -> None:
+        """Create the case state and its machine (once, before any handler reads them)."""
+        case = EstablishmentCase(
             proposal=input.proposal, proposer=input.proposer, directory=directory, policy=policy
         )
+        self._machine = ProcessMachine(
+            DEFINITION, lambda: case.state, lambda state: setattr(case, "state", state)
+        )
+        self._case = case
