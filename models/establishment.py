@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.audit import AuditEntry
-from models.commands import ArtefactRef, CommandResult
+from models.case_state import CaseState
 from models.contract import BudgetAllocation, ServiceContract
-from models.people import Directory, PersonId, ServiceId
+from models.people import CaseRole, Directory, PersonId, ServiceId
 from models.policy import Policy
 from models.proposal import DiscoveryPlan, Proposal
 
@@ -27,18 +24,6 @@ class NewServiceInput(BaseModel):
     proposer: PersonId
     policy: Policy | None = None
     directory: Directory | None = None
-
-
-class ClockState(BaseModel):
-    """A running deadline: when it is due, the next reminder, whether it was escalated."""
-
-    name: str
-    label: str
-    started_at: datetime
-    due_at: datetime
-    next_reminder_at: datetime
-    reminders_sent: int = 0
-    escalated: bool = False
 
 
 class RoutingDecision(BaseModel):
@@ -59,13 +44,11 @@ class ServiceManagerAppointment(BaseModel):
     person: PersonId
 
 
-class EstablishmentCase(BaseModel):
-    """The one copy of the truth for a proposal: the workflow's state and its query result."""
+class EstablishmentCase(CaseState):
+    """A proposal's state: the demand, the draft contract and what E7-E10 settle."""
 
     proposal: Proposal
     proposer: PersonId
-    policy: Policy
-    directory: Directory
     state: str = "PROPOSED"
     contract: ServiceContract | None = None
     service_manager: PersonId | None = None
@@ -73,15 +56,19 @@ class EstablishmentCase(BaseModel):
     discovery_plan: DiscoveryPlan | None = None
     discovery_plan_by: PersonId | None = None
     routed_to: RoutingDecision | None = None
-    artefacts: dict[str, ArtefactRef] = Field(default_factory=dict)
-    audit: list[AuditEntry] = Field(default_factory=list)
-    applied: dict[str, CommandResult] = Field(default_factory=dict)
-    clock: ClockState | None = None
-    refused_signals: int = 0
+
+    @property
+    def case_id(self) -> str:
+        return self.proposal.id
+
+    @property
+    def title(self) -> str:
+        return f"{self.proposal.id} {self.proposal.name}"
 
     @property
     def service_id(self) -> str | None:
         return self.contract.service_id if self.contract else None
 
-    def artefact_versions(self) -> dict[str, int]:
-        return {kind: ref.version for kind, ref in self.artefacts.items()}
+    def relations(self) -> dict[CaseRole, str | None]:
+        # The proposal may suggest a Service Manager; only the one appointed (E7) acts as one.
+        return {CaseRole.PROPOSER: self.proposer, CaseRole.APPOINTED_SM: self.service_manager}

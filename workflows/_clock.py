@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models.establishment import ClockState
+from models.case_state import ClockState
 from models.policy import ClockPolicy
 
 

@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from models.establishment import ClockState
+from models.case_state import ClockState
 from models.policy import ClockPolicy
 from workflows._clock import add_working_days, after_event, next_event, start_clock
 

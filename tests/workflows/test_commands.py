@@ -379,7 +379,7 @@ async def test_a_reloaded_directory_applies_to_the_running_case(
     assert result.command == "reload_directory"
     applied = await case.decide("triage_started", "P-003")
     assert applied.to_state == "IN_TRIAGE"
-    assert (await case.audit_log())[-2].command == "directory_reloaded"
+    assert (await case.audit_log())[-2].command == "reload_directory"
 
 
 async def test_only_the_executive_reloads_the_directory(engine: Engine, unique: str) -> None:

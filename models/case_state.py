@@ -1,0 +1,60 @@
+"""What every case holds, whatever its process: the base of each process's durable state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from models.audit import AuditEntry
+from models.commands import ArtefactRef, CommandResult
+from models.people import CaseRole, Directory
+from models.policy import Policy
+
+
+class ClockState(BaseModel):
+    """A running deadline: when it is due, the next reminder, whether it was escalated."""
+
+    name: str
+    label: str
+    started_at: datetime
+    due_at: datetime
+    next_reminder_at: datetime
+    reminders_sent: int = 0
+    escalated: bool = False
+
+
+class CaseState(BaseModel):
+    """The one copy of a case's truth: the workflow's state, its query result, and (for long
+    cases) what continues as new. Each process adds its own artefacts and relations."""
+
+    state: str
+    directory: Directory
+    policy: Policy
+    artefacts: dict[str, ArtefactRef] = Field(default_factory=dict)
+    audit: list[AuditEntry] = Field(default_factory=list)
+    applied: dict[str, CommandResult] = Field(default_factory=dict)
+    clock: ClockState | None = None
+    refused_signals: int = 0
+
+    def artefact_versions(self) -> dict[str, int]:
+        return {kind: ref.version for kind, ref in self.artefacts.items()}
+
+    # -- what each process says about itself ---------------------------------------------------
+
+    @property
+    def case_id(self) -> str:
+        """The business key people use (PRO-004, SVC-007, COE-2026-001)."""
+        raise NotImplementedError
+
+    @property
+    def title(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def service_id(self) -> str | None:
+        return None
+
+    def relations(self) -> dict[CaseRole, str | None]:
+        """Who holds this case's own roles (the proposer, the appointed SM ...)."""
+        return {}

@@ -1,0 +1,600 @@
+"""The case engine: what every process's workflow does with commands, deadlines and its view.
+
+A process's workflow class holds the Temporal handlers and delegates to one ``CaseEngine``. The
+engine checks each command against the process definition (as a pure function of the case, so
+update validators can refuse before anything reaches history), applies accepted ones under the
+case lock, keeps the deadlines, writes the audit log and mirrors the case into search attributes
+and the Web UI's current details. Runs only inside a workflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Generic, Literal, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from activities.artefact_store import StoreRequest
+    from activities.notifications import Notification
+    from models.audit import AuditEntry
+    from models.case_state import CaseState
+    from models.case_view import BlockerView, CaseStatus, DeadlineView
+    from models.commands import (
+        ArtefactRef,
+        ArtefactSubmission,
+        CommandResult,
+        Decision,
+        DirectoryReload,
+    )
+    from models.errors import (
+        ArtefactConflict,
+        ArtefactsMissing,
+        CaseClosed,
+        DecisionIdReused,
+        DirectoryUnavailable,
+        GuardFailed,
+        IllegalTransition,
+        InvalidArtefact,
+        OsomError,
+        PayloadTooLarge,
+        invalid,
+        payload_size,
+    )
+    from models.people import ActingAs, CaseRole, Directory, Permit, Role
+    from workflows import _clock, _visibility
+    from workflows._definition import ProcessDefinition
+    from workflows._errors import refusal
+    from workflows._machine import ProcessMachine
+
+CaseT = TypeVar("CaseT", bound=CaseState)
+Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
+# A step the workflow itself performs before a move (say, publishing a contract); gets the actor.
+WorkflowEffect = Callable[[str], Awaitable[ArtefactRef]]
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
+# directory must end in a refusal, not an endless retry.
+BOUNDED_RETRY = RetryPolicy(maximum_attempts=5)
+# Refused signals are recorded up to this many; past it they are only counted, so a sender
+# retrying a bad signal forever cannot grow the history without bound.
+MAX_RECORDED_REFUSALS = 100
+# Who may make a running case take in a changed directory of people.
+DIRECTORY_KEEPERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM))
+
+
+class Checked(BaseModel):
+    """A command that passed every check, with how the actor acts and its validated data."""
+
+    acting: ActingAs
+    data: Any = None
+
+
+class CaseEngine(Generic[CaseT]):
+    def __init__(
+        self,
+        definition: ProcessDefinition[CaseT],
+        case: CaseT,
+        workflow_effects: Mapping[str, WorkflowEffect],
+    ) -> None:
+        self.definition = definition
+        self.case = case
+        self.machine = ProcessMachine(
+            definition, lambda: case.state, lambda state: setattr(case, "state", state)
+        )
+        self.lock = asyncio.Lock()
+        self._workflow_effects = workflow_effects
+
+    # -- the Temporal handlers' shared shapes ----------------------------------------------------
+
+    def validate(self, cmd: Command, check: Callable[[Command], object]) -> None:
+        """For update validators: refuse before anything reaches history (a repeat passes)."""
+        try:
+            if self.replayed(cmd) is None:
+                check(cmd)
+        except OsomError as err:
+            raise refusal(err) from err
+
+    async def handle(
+        self, cmd: Command, apply: Callable[[Command], Awaitable[CommandResult]]
+    ) -> CommandResult:
+        """For update handlers: apply under the lock, checking again (the case may have moved)."""
+        async with self.lock:
+            try:
+                return await apply(cmd)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    async def signalled(
+        self,
+        model: type[Command],
+        payload: dict[str, Any],
+        apply: Callable[[Command], Awaitable[CommandResult]],
+    ) -> None:
+        """For signal handlers: any JSON is taken, so even a malformed one is recorded refused."""
+        async with self.lock:
+            try:
+                try:
+                    cmd = model.model_validate(payload)
+                except ValidationError as err:
+                    raise invalid(f"the {model.__name__} signal", err) from err
+                await apply(cmd)
+            except OsomError as err:
+                self._record_refusal(payload, err)
+
+    def replayed(
+        self, cmd: Decision | ArtefactSubmission | DirectoryReload
+    ) -> CommandResult | None:
+        """The first answer to this decision id, or None if it is new. Reuse for another command
+        is refused: it would otherwise be reported as done without being done."""
+        earlier = self.case.applied.get(cmd.decision_id)
+        if earlier is None:
+            return None
+        if earlier.command != cmd.name():
+            raise DecisionIdReused(
+                f"decision id {cmd.decision_id} was already used for {earlier.command}; "
+                f"send {cmd.name()} with a new id",
+                decision_id=cmd.decision_id,
+            )
+        return earlier.model_copy(update={"replayed": True})
+
+    # -- checks: pure functions of the case, shared by validators and handlers ------------------
+
+    def check_decision(self, cmd: Decision) -> Checked:
+        case, definition = self.case, self.definition
+        spec = definition.transition(cmd.trigger)
+        if spec is None:
+            known = ", ".join(t.trigger for t in definition.transitions)
+            raise IllegalTransition(
+                f"'{cmd.trigger}' is not a trigger of {definition.title}; triggers: {known}",
+                trigger=cmd.trigger,
+            )
+        self._check_open(cmd.trigger)
+        if not self.machine.is_legal(cmd.trigger):
+            raise IllegalTransition(
+                f"{spec.id} {cmd.trigger} is not possible from {case.state}; "
+                f"possible from here: {', '.join(self.machine.legal_triggers())}",
+                trigger=cmd.trigger,
+                state=case.state,
+            )
+        acting = case.directory.authorise(
+            cmd.actor, spec.permits, case.relations(), f"fire {spec.id} {cmd.trigger}"
+        )
+        if spec.reason_required and not cmd.reason:
+            raise GuardFailed(
+                f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]
+            )
+        data = self._validated(spec.data, cmd.data, f"data for {cmd.trigger}")
+        missing = [f"{r.label}: {p}" for r in spec.requires for p in r.check(case)]
+        if missing:
+            raise ArtefactsMissing(
+                f"{spec.id} {spec.trigger} needs: " + "; ".join(missing), missing=missing
+            )
+        problems = [p for g in spec.guards for p in g.check(case, data)]
+        if problems:
+            raise GuardFailed(
+                f"{spec.id} {cmd.trigger} refused: {'; '.join(problems)}", problems=problems
+            )
+        return Checked(acting=acting, data=data)
+
+    def check_submission(self, cmd: ArtefactSubmission) -> Checked:
+        case, definition = self.case, self.definition
+        spec = definition.artefact(cmd.kind)
+        if spec is None:
+            kinds = ", ".join(a.kind for a in definition.artefacts)
+            raise InvalidArtefact(
+                f"'{cmd.kind}' is not an artefact of {definition.title}; it takes: {kinds}",
+                errors=[{"field": "kind", "message": f"unknown kind {cmd.kind}"}],
+            )
+        self._check_open(f"submit {cmd.kind}")
+        if case.state not in spec.states:
+            raise IllegalTransition(
+                f"a {cmd.kind} can be submitted in {', '.join(spec.states)}; "
+                f"the case is {case.state}",
+                state=case.state,
+            )
+        acting = case.directory.authorise(
+            cmd.actor, spec.permits, case.relations(), f"submit a {cmd.kind}"
+        )
+        artefact = self._validated(spec.model, cmd.content, spec.label)
+        problems = [p for g in spec.guards for p in g.check(case, artefact)]
+        if problems:
+            raise GuardFailed(f"{spec.label} refused: {'; '.join(problems)}", problems=problems)
+        return Checked(acting=acting, data=artefact)
+
+    def check_reload(self, cmd: DirectoryReload) -> Checked:
+        self._check_open("reload the directory")
+        acting = self.case.directory.authorise(
+            cmd.actor, DIRECTORY_KEEPERS, {}, "reload the directory"
+        )
+        return Checked(acting=acting)
+
+    def _check_open(self, what: str) -> None:
+        if self.definition.state(self.case.state).terminal:
+            raise CaseClosed(
+                f"{self.case.case_id} is {self.case.state}, a final state: '{what}' is not "
+                "possible",
+                state=self.case.state,
+            )
+
+    def _validated(self, model: type[BaseModel] | None, payload: dict[str, Any], what: str) -> Any:
+        size = payload_size(payload)
+        limit = self.case.policy.max_payload_bytes
+        if size > limit:
+            raise PayloadTooLarge(
+                f"{what} is {size} bytes; the policy allows at most {limit}",
+                errors=[{"field": "(root)", "message": f"{size} bytes > {limit}"}],
+            )
+        if model is None:
+            if payload:
+                raise InvalidArtefact(
+                    f"{what}: this trigger takes no data",
+                    errors=[{"field": "data", "message": "must be empty"}],
+                )
+            return None
+        try:
+            return model.model_validate(payload)
+        except ValidationError as err:
+            raise invalid(what, err) from err
+
+    # -- applying accepted commands ------------------------------------------------------------
+
+    async def apply_decision(self, cmd: Decision) -> CommandResult:
+        if (earlier := self.replayed(cmd)) is not None:
+            return earlier
+        checked = self.check_decision(cmd)
+        spec = self.definition.transition(cmd.trigger)
+        assert spec is not None
+        source = self.case.state
+        produced: ArtefactRef | None = None
+        for name in spec.effects:  # steps that must succeed before the move
+            if name in self._workflow_effects:
+                produced = await self._workflow_effects[name](cmd.actor)
+        if spec.record is not None:
+            spec.record(self.case, checked.data, cmd.actor)
+        target = self.machine.fire(cmd.trigger)
+        result = self._accepted(
+            cmd,
+            checked.acting,
+            source,
+            target,
+            f"{spec.id} {cmd.trigger} applied: {source} -> {target}",
+            produced,
+        )
+        self.enter_state(target)
+        await self.run_effects(
+            spec.effects,
+            f"{self.case.title}: {spec.description} ({self.case.state})",
+            f"{spec.id} {cmd.trigger} by {cmd.actor}."
+            + (f" Reason: {cmd.reason}" if cmd.reason else ""),
+        )
+        return result
+
+    async def apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
+        if (earlier := self.replayed(cmd)) is not None:
+            return earlier
+        checked = self.check_submission(cmd)
+        spec = self.definition.artefact(cmd.kind)
+        assert spec is not None
+        current = self.case.artefacts.get(cmd.kind)
+        version = current.version + 1 if current else 1
+        ref = await self.store(workflow.info().workflow_id, cmd.kind, version, checked.data)
+        spec.record(self.case, checked.data, cmd.actor)
+        self.case.artefacts[cmd.kind] = ref
+        state = self.case.state
+        message = f"{spec.label} accepted as version {version}"
+        result = self._accepted(cmd, checked.acting, state, state, message, ref)
+        self.publish_status()
+        return result
+
+    async def apply_reload(self, cmd: DirectoryReload) -> CommandResult:
+        if (earlier := self.replayed(cmd)) is not None:
+            return earlier
+        checked = self.check_reload(cmd)
+        try:
+            self.case.directory = await workflow.execute_activity(
+                "load_directory",
+                result_type=Directory,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="reload the directory of people",
+            )
+        except ActivityError as err:
+            raise DirectoryUnavailable(
+                f"the directory could not be reloaded, the case keeps the one it had: {err.cause}"
+            ) from err
+        state = self.case.state
+        message = f"directory reloaded: {len(self.case.directory.people)} people"
+        result = self._accepted(cmd, checked.acting, state, state, message, None)
+        self.publish_status()
+        return result
+
+    def _accepted(
+        self,
+        cmd: Decision | ArtefactSubmission | DirectoryReload,
+        acting: ActingAs,
+        source: str,
+        target: str,
+        message: str,
+        artefact: ArtefactRef | None,
+    ) -> CommandResult:
+        """Audit an applied command and remember its answer for repeats of its decision id."""
+        self.audit(acting, cmd.name(), source, target, "accepted", cmd.reason, cmd.decision_id)
+        result = CommandResult(
+            decision_id=cmd.decision_id,
+            command=cmd.name(),
+            from_state=source,
+            to_state=target,
+            message=message,
+            artefact=artefact,
+        )
+        self.case.applied[cmd.decision_id] = result
+        return result
+
+    # -- side effects through activities --------------------------------------------------------
+
+    async def store(
+        self, case_id: str, kind: str, version: int, artefact: BaseModel
+    ) -> ArtefactRef:
+        request = StoreRequest(
+            case_id=case_id, kind=kind, version=version, content=artefact.model_dump(mode="json")
+        )
+        try:
+            ref: ArtefactRef = await workflow.execute_activity(
+                "store_artefact",
+                request,
+                result_type=ArtefactRef,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"store {kind} v{version}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == ArtefactConflict.__name__:
+                raise ArtefactConflict(cause.message) from err
+            raise OsomError(f"could not store {kind} v{version}: {cause}") from err
+        return ref
+
+    async def run_effects(self, names: tuple[str, ...], subject: str, body: str) -> None:
+        """Send the notifications among ``names`` (the definition says to whom)."""
+        for name in names:
+            recipients = self.definition.effects[name].recipients
+            to = recipients(self.case) if recipients else []
+            if to:
+                await self.notify("info", to, subject, body)
+
+    async def notify(
+        self,
+        kind: Literal["info", "reminder", "escalation"],
+        to: list[str],
+        subject: str,
+        body: str,
+    ) -> None:
+        """Best effort: a notification that cannot be sent is logged, never undoes a decision."""
+        notification = Notification(
+            id=f"{len(self.case.audit):04d}-{workflow.uuid4().hex[:8]}",
+            case_id=workflow.info().workflow_id,
+            kind=kind,
+            to=sorted(set(to)),
+            subject=subject,
+            body=body,
+            at=workflow.now(),
+        )
+        try:
+            await workflow.execute_activity(
+                "notify",
+                notification,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=subject[:200],
+            )
+        except ActivityError:
+            workflow.logger.warning("notification failed", extra={"subject": subject})
+
+    # -- deadlines -------------------------------------------------------------------------------
+
+    async def keep_deadlines(self) -> None:
+        """Remind and escalate on the running clock until the case reaches a final state."""
+        while not self.definition.state(self.case.state).terminal:
+            await self._wait_for_clock_change_or_event()
+
+    async def _wait_for_clock_change_or_event(self) -> None:
+        """Sleep until the clock's next event, or until the clock itself changes. Commands that
+        leave the clock as it is do not touch the timer, so a busy case does not fill its
+        history with cancelled and restarted timers."""
+        key = self._deadline_key()
+        if key is None:
+            await workflow.wait_condition(
+                lambda: (
+                    self._deadline_key() != key or self.definition.state(self.case.state).terminal
+                )
+            )
+            return
+        label, at, kind = key
+        try:
+            await workflow.wait_condition(
+                lambda: self._deadline_key() != key,
+                timeout=max(at - workflow.now(), timedelta(seconds=1)),
+                timeout_summary=f"{label}: {kind}",
+            )
+        except TimeoutError:
+            async with self.lock:
+                if self._deadline_key() == key:
+                    await self._clock_fired(kind)
+
+    def _deadline_key(self) -> tuple[str, datetime, str] | None:
+        """What the deadline timer waits for: the clock, when its next event is, and which."""
+        clock = self.case.clock
+        if clock is None or self.definition.state(self.case.state).terminal:
+            return None
+        at, kind = _clock.next_event(clock)
+        return clock.label, at, kind
+
+    async def _clock_fired(self, kind: str) -> None:
+        case = self.case
+        clock = case.clock
+        assert clock is not None
+        spec = self.definition.clock(clock.name)
+        policy = case.policy.clock(self.definition.name, clock.name)
+        escalation = kind == "escalate"
+        overdue = workflow.now() >= clock.due_at
+        verb = "ESCALATED: overdue" if escalation else ("Overdue" if overdue else "Reminder")
+        await self.notify(
+            "escalation" if escalation else "reminder",
+            self._people(spec.escalate_to if escalation else spec.remind),
+            f"{verb}: {clock.label} for {case.case_id} by {clock.due_at:%Y-%m-%d}",
+            f"{case.title} is {case.state}.\n" + self._blocker_summary(),
+        )
+        case.clock = _clock.after_event(clock, kind, policy, workflow.now())
+        system = ActingAs(person="SYSTEM", role="SYSTEM")
+        self.audit(system, f"deadline_{kind}", case.state, case.state, "system", clock.label)
+        self.publish_status()
+
+    def enter_state(self, state: str) -> None:
+        """Start, keep or stop the deadline clock for ``state``, and show the new state."""
+        case = self.case
+        clock_name = self.definition.state(state).clock
+        running = case.clock.name if case.clock else None
+        if clock_name != running:
+            case.clock = None
+            if clock_name:
+                label = self.definition.clock(clock_name).label
+                policy = case.policy.clock(self.definition.name, clock_name)
+                case.clock = _clock.start_clock(clock_name, label, workflow.now(), policy)
+        self.publish_status()
+
+    # -- audit and what the operator sees -------------------------------------------------------
+
+    def audit(
+        self,
+        acting: ActingAs,
+        command: str,
+        source: str,
+        target: str,
+        outcome: Literal["accepted", "system"],
+        reason: str | None,
+        decision_id: str | None = None,
+    ) -> None:
+        self.case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=acting.person,
+                role=acting.role,
+                command=command,
+                from_state=source,
+                to_state=target,
+                outcome=outcome,
+                decision_id=decision_id,
+                reason=reason,
+                artefact_versions=self.case.artefact_versions(),
+            )
+        )
+
+    def _record_refusal(self, payload: dict[str, Any], err: OsomError) -> None:
+        case = self.case
+        actor = str(payload.get("actor", "?"))[:40]
+        command = str(payload.get("trigger") or f"submit:{payload.get('kind', '?')}")[:80]
+        workflow.logger.info(
+            "decision.refused", extra={"command": command, "error_type": err.type, "actor": actor}
+        )
+        case.refused_signals += 1
+        if case.refused_signals > MAX_RECORDED_REFUSALS:
+            return
+        case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=actor,
+                role="unverified",
+                command=command,
+                from_state=case.state,
+                to_state=case.state,
+                outcome="refused",
+                decision_id=str(payload.get("decision_id", "?"))[:100],
+                error_type=err.type,
+                message=err.message,
+                artefact_versions=case.artefact_versions(),
+            )
+        )
+        self.publish_status()
+
+    def status(self) -> CaseStatus:
+        case = self.case
+        state = self.definition.state(case.state)
+        blockers = [] if state.terminal else self.definition.blockers(case, case.state)
+        awaiting: list[str] = []
+        for blocker in blockers:
+            awaiting += [p.token() for p in blocker.permits] + self._people(blocker.permits)
+        clock = case.clock
+        deadline = (
+            DeadlineView(
+                label=clock.label,
+                due_at=clock.due_at,
+                next_reminder_at=clock.next_reminder_at,
+                reminders_sent=clock.reminders_sent,
+                escalated=clock.escalated,
+            )
+            if clock
+            else None
+        )
+        return CaseStatus(
+            workflow_id=workflow.info().workflow_id,
+            process=self.definition.name,
+            case_id=case.case_id,
+            title=case.title,
+            service_id=case.service_id,
+            state=case.state,
+            state_description=state.description,
+            terminal=state.terminal,
+            awaiting=list(dict.fromkeys(awaiting)),
+            blockers=[
+                BlockerView(
+                    id=b.id,
+                    trigger=b.trigger,
+                    description=b.description,
+                    who=b.who,
+                    missing=b.missing,
+                )
+                for b in blockers
+            ],
+            legal_triggers=[] if state.terminal else self.machine.legal_triggers(),
+            deadline=deadline,
+            artefacts=dict(case.artefacts),
+            recent=case.audit[-5:],
+        )
+
+    def publish_status(self) -> None:
+        """Mirror the case into its search attributes and the Web UI's current details."""
+        status = self.status()
+        workflow.upsert_search_attributes(_visibility.updates_for(status))
+        last = next((e for e in reversed(self.case.audit) if e.outcome == "accepted"), None)
+        summary = None
+        if last:
+            summary = f"{last.command} by {last.actor} as {last.role} at {last.at:%Y-%m-%d %H:%M}"
+            summary += f" — {last.reason}" if last.reason else ""
+        names = {p.id: p.name for p in self.case.directory.people}
+        workflow.set_current_details(_visibility.case_page(status, summary, names))
+
+    def _blocker_summary(self) -> str:
+        return "\n".join(
+            f"{b.id} {b.trigger}: "
+            + ("; ".join(b.missing) if b.missing else f"ready for {', '.join(b.who)}")
+            for b in self.status().blockers
+        )
+
+    def _people(self, permits: tuple[Permit, ...]) -> list[str]:
+        """The directory ids of everyone who holds one of ``permits`` in this case."""
+        relations = self.case.relations()
+        people: list[str] = []
+        for permit in permits:
+            if isinstance(permit.role, CaseRole):
+                person = relations.get(permit.role)
+                people += [person] if person else []
+            else:
+                people += self.case.directory.holders(permit)
+        return list(dict.fromkeys(people))
