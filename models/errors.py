@@ -69,6 +69,10 @@ class DirectoryUnavailable(OsomError):
     """The directory of people could not be read or is not valid."""
 
 
+class NoAnswer(OsomError):
+    """No worker answered in time; nothing is known to have changed."""
+
+
 class UnknownCase(OsomError):
     """No workflow exists with that id."""
 
@@ -94,6 +98,7 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         ArtefactConflict,
         DecisionIdReused,
         DirectoryUnavailable,
+        NoAnswer,
     )
 }
 

@@ -19,6 +19,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     TypedSearchAttributes,
@@ -31,13 +32,25 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
-from models.errors import ALL_ERRORS, CaseClosed, CaseExists, OsomError, UnknownCase, invalid
+from models.errors import (
+    ALL_ERRORS,
+    CaseClosed,
+    CaseExists,
+    NoAnswer,
+    OsomError,
+    UnknownCase,
+    invalid,
+)
 from models.establishment import NewServiceInput
 from models.proposal import Proposal
 from workflows import TASK_QUEUE, NewServiceWorkflow
 from workflows._visibility import PROCESS, initial_attributes
 
 T = TypeVar("T")
+
+# How long a person waits for a worker's answer before being told none came.
+QUERY_WAIT = timedelta(seconds=10)
+COMMAND_WAIT = timedelta(seconds=60)
 
 
 def new_service_id(proposal_id: str) -> str:
@@ -128,11 +141,14 @@ async def _command(
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     try:
         return await _call(
-            workflow_id, handle.execute_update(update, command, result_type=CommandResult)
+            workflow_id,
+            handle.execute_update(update, command, result_type=CommandResult),
         )
     except CaseClosed:
         earlier = await _call(
-            workflow_id, handle.query(NewServiceWorkflow.decision_result, command.decision_id)
+            workflow_id,
+            handle.query(NewServiceWorkflow.decision_result, command.decision_id),
+            QUERY_WAIT,
         )
         if earlier is None or earlier.command != command.name():
             raise
@@ -144,7 +160,8 @@ async def reload_directory(
 ) -> CommandResult:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     return await _call(
-        workflow_id, handle.execute_update("reload_directory", command, result_type=CommandResult)
+        workflow_id,
+        handle.execute_update("reload_directory", command, result_type=CommandResult),
     )
 
 
@@ -161,22 +178,29 @@ async def send_decision_signal(client: Client, workflow_id: str, decision: Decis
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.status))
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.status), QUERY_WAIT)
 
 
 async def audit_log(client: Client, workflow_id: str) -> list[AuditEntry]:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.audit_log))
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.audit_log), QUERY_WAIT)
 
 
 async def diagram(client: Client, workflow_id: str) -> str:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.diagram))
+    return await _call(workflow_id, handle.query(NewServiceWorkflow.diagram), QUERY_WAIT)
 
 
-async def _call(workflow_id: str, call: Awaitable[T]) -> T:
+async def _call(workflow_id: str, call: Awaitable[T], wait: timedelta = COMMAND_WAIT) -> T:
     try:
-        return await call
+        return await asyncio.wait_for(call, wait.total_seconds())
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        raise NoAnswer(
+            f"{workflow_id}: no worker answered within {wait.total_seconds():.0f} s — is "
+            "`osom worker` (or `make dev`) running? A command sent meanwhile is applied when a "
+            "worker runs; send it again with the same --id to see its answer (applied once)",
+            workflow_id=workflow_id,
+        ) from err
     except WorkflowUpdateFailedError as err:
         raise _domain_error(err.cause) from err
     except WorkflowQueryFailedError as err:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
-from models.errors import OsomError, invalid
+from models.errors import NoAnswer, OsomError, invalid
 from osom import cases
 from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
@@ -50,6 +50,9 @@ def _run(action: Callable[[], Awaitable[T]]) -> T:
     """Run one async action; print a refusal as a person can act on it and exit non-zero."""
     try:
         return asyncio.run(action())  # type: ignore[arg-type]
+    except NoAnswer as err:  # not a refusal: the outcome is not known yet
+        typer.secho(f"error: {err.type}: {err.message}", err=True, fg="red")
+        raise typer.Exit(1) from None
     except OsomError as err:
         _print_refusal(err)
         raise typer.Exit(REFUSED) from None
