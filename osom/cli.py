@@ -11,12 +11,12 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
@@ -31,6 +31,7 @@ from osom.settings import Settings
 from workflows.establishment.definition import ESTABLISHMENT
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 start_app = typer.Typer(help="Start a case.", no_args_is_help=True)
@@ -46,10 +47,10 @@ DecisionIdOpt = Annotated[
 ]
 
 
-def _run(action: Callable[[], Awaitable[T]]) -> T:
+def _run(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one async action; print a refusal as a person can act on it and exit non-zero."""
     try:
-        return asyncio.run(action())  # type: ignore[arg-type]
+        return asyncio.run(action())
     except NoAnswer as err:  # not a refusal: the outcome is not known yet
         typer.secho(f"error: {err.type}: {err.message}", err=True, fg="red")
         raise typer.Exit(1) from None
@@ -83,9 +84,9 @@ def _print_result(result: CommandResult) -> None:
         typer.echo(f"        {result.artefact.markdown_path}")
 
 
-def _command(model: type[T], **fields: Any) -> T:
+def _command(model: type[M], **fields: Any) -> M:
     try:
-        return model.model_validate(fields)  # type: ignore[attr-defined, no-any-return]
+        return model.model_validate(fields)
     except ValidationError as err:
         raise invalid("the command", err) from err
 
@@ -95,7 +96,9 @@ def _command(model: type[T], **fields: Any) -> T:
 
 @app.command()
 def dev(
-    data_dir: Annotated[Path, typer.Option(help="where the server database lives")] = Path("data"),
+    data_dir: Annotated[
+        Path | None, typer.Option(help="where the server database lives (default: OSOM_DATA_DIR)")
+    ] = None,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
 ) -> None:
@@ -104,7 +107,8 @@ def dev(
 
     configure_logging()
     settings = Settings.from_env()
-    server = DevServer(db_file=data_dir.resolve() / "temporal.db", port=port, ui_port=ui_port)
+    data_dir = (data_dir or settings.data_dir).resolve()
+    server = DevServer(db_file=data_dir / "temporal.db", port=port, ui_port=ui_port)
     busy = server.busy_ports()
     if busy:
         typer.secho(
