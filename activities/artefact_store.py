@@ -49,10 +49,12 @@ class ArtefactStore:
                 "different content; versions are immutable",
                 path=str(json_path),
             )
-        if not json_path.exists():
-            write_atomically(json_path, body)
+        # The JSON is written last: it marks the version as taken, so a write that fails half
+        # way leaves nothing that would refuse the next attempt at this version.
         markdown = render_markdown(request.kind, request.version, request.case_id, request.content)
         write_atomically(md_path, markdown)
+        if not json_path.exists():
+            write_atomically(json_path, body)
         return ArtefactRef(
             kind=request.kind,
             version=request.version,

@@ -34,6 +34,7 @@ class CaseState(BaseModel):
     artefacts: dict[str, ArtefactRef] = Field(default_factory=dict)
     audit: list[AuditEntry] = Field(default_factory=list)
     applied: dict[str, CommandResult] = Field(default_factory=dict)
+    fingerprints: dict[str, str] = Field(default_factory=dict, description="by decision id")
     clock: ClockState | None = None
     refused_signals: int = 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +26,11 @@ class _Command(BaseModel):
     decision_id: DecisionId
     actor: PersonId
     reason: Reason | None = None
+
+    def fingerprint(self) -> str:
+        """What the command says, apart from its id: a repeat of an id must say the same."""
+        said = self.model_dump(mode="json", exclude={"decision_id"})
+        return hashlib.sha256(json.dumps(said, sort_keys=True).encode()).hexdigest()[:32]
 
 
 class Decision(_Command):

@@ -107,11 +107,18 @@ async def wait_until_open(
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        if (await handle.describe()).status == WorkflowExecutionStatus.FAILED:
+        execution = (await handle.describe()).status
+        if execution == WorkflowExecutionStatus.FAILED:
             try:
                 await handle.result()
             except WorkflowFailureError as failed:
                 raise _domain_error(failed.cause) from failed
+        if execution in (
+            WorkflowExecutionStatus.TERMINATED,
+            WorkflowExecutionStatus.CANCELED,
+            WorkflowExecutionStatus.TIMED_OUT,
+        ):
+            raise CaseClosed(f"{workflow_id} was {execution.name.lower()} by an operator")
         current: CaseStatus | None
         try:
             current = await handle.query(
@@ -144,13 +151,19 @@ async def _command(
             workflow_id,
             handle.execute_update(update, command, result_type=CommandResult),
         )
+    except NoAnswer as err:
+        err.details["decision_id"] = command.decision_id
+        raise
     except CaseClosed:
         earlier = await _call(
             workflow_id,
-            handle.query(NewServiceWorkflow.decision_result, command.decision_id),
+            handle.query(
+                NewServiceWorkflow.decision_result,
+                args=[command.decision_id, command.fingerprint()],
+            ),
             QUERY_WAIT,
         )
-        if earlier is None or earlier.command != command.name():
+        if earlier is None:
             raise
         return earlier
 
@@ -218,8 +231,13 @@ async def _call(workflow_id: str, call: Awaitable[T], wait: timedelta = COMMAND_
 
 
 def _domain_error(cause: BaseException | None) -> OsomError:
-    """Rebuild the domain error a workflow raised from its ApplicationError."""
-    if isinstance(cause, ApplicationError) and cause.type in ALL_ERRORS:
-        details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        return ALL_ERRORS[cause.type](cause.message, **details)
+    """Rebuild the domain error a workflow raised, looking down the chain of causes for it."""
+    error = cause
+    while error is not None:
+        if isinstance(error, ApplicationError) and error.type in ALL_ERRORS:
+            details = (
+                error.details[0] if error.details and isinstance(error.details[0], dict) else {}
+            )
+            return ALL_ERRORS[error.type](error.message, **details)
+        error = error.__cause__ or getattr(error, "cause", None)
     return OsomError(str(cause))

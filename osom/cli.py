@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from temporalio.service import RPCError
 
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
@@ -53,10 +54,15 @@ def _run(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(action())
     except NoAnswer as err:  # not a refusal: the outcome is not known yet
         typer.secho(f"error: {err.type}: {err.message}", err=True, fg="red")
+        if "decision_id" in err.details:
+            typer.echo(f"decision id: {err.details['decision_id']}", err=True)
         raise typer.Exit(1) from None
     except OsomError as err:
         _print_refusal(err)
         raise typer.Exit(REFUSED) from None
+    except RPCError as err:  # the server refused something that is not a domain decision
+        typer.secho(f"error: Temporal said {err.status.name}: {err.message}", err=True, fg="red")
+        raise typer.Exit(1) from None
     except RuntimeError as err:
         if "connect" in str(err).lower():
             typer.secho(f"error: cannot reach Temporal: {err}", err=True, fg="red")

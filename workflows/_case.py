@@ -62,6 +62,9 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
 # directory must end in a refusal, not an endless retry.
 BOUNDED_RETRY = RetryPolicy(maximum_attempts=5)
+# Notifications are best effort and must not pile up behind a broken channel.
+NOTIFY_TIMEOUT = timedelta(seconds=10)
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=3)
 # Refused signals are recorded up to this many; past it they are only counted, so a sender
 # retrying a bad signal forever cannot grow the history without bound.
 MAX_RECORDED_REFUSALS = 100
@@ -90,6 +93,7 @@ class CaseEngine(Generic[CaseT]):
         )
         self.lock = asyncio.Lock()
         self._workflow_effects = workflow_effects
+        self._pending: list[Notification] = []
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
 
@@ -136,10 +140,10 @@ class CaseEngine(Generic[CaseT]):
         earlier = self.case.applied.get(cmd.decision_id)
         if earlier is None:
             return None
-        if earlier.command != cmd.name():
+        if self.case.fingerprints.get(cmd.decision_id) != cmd.fingerprint():
             raise DecisionIdReused(
-                f"decision id {cmd.decision_id} was already used for {earlier.command}; "
-                f"send {cmd.name()} with a new id",
+                f"decision id {cmd.decision_id} was already used for a different command "
+                f"({earlier.command}); send this one with a new id",
                 decision_id=cmd.decision_id,
             )
         return earlier.model_copy(update={"replayed": True})
@@ -268,7 +272,7 @@ class CaseEngine(Generic[CaseT]):
             produced,
         )
         self.enter_state(target)
-        await self.run_effects(
+        self.run_effects(
             spec.effects,
             f"{self.case.title}: {spec.description} ({self.case.state})",
             f"{spec.id} {cmd.trigger} by {cmd.actor}."
@@ -335,6 +339,7 @@ class CaseEngine(Generic[CaseT]):
             artefact=artefact,
         )
         self.case.applied[cmd.decision_id] = result
+        self.case.fingerprints[cmd.decision_id] = cmd.fingerprint()
         return result
 
     # -- side effects through activities --------------------------------------------------------
@@ -361,48 +366,67 @@ class CaseEngine(Generic[CaseT]):
             raise OsomError(f"could not store {kind} v{version}: {cause}") from err
         return ref
 
-    async def run_effects(self, names: tuple[str, ...], subject: str, body: str) -> None:
-        """Send the notifications among ``names`` (the definition says to whom)."""
+    def run_effects(self, names: tuple[str, ...], subject: str, body: str) -> None:
+        """Queue the notifications among ``names`` (the definition says to whom)."""
         for name in names:
             recipients = self.definition.effects[name].recipients
-            to = recipients(self.case) if recipients else []
-            if to:
-                await self.notify("info", to, subject, body)
+            self.notify("info", recipients(self.case) if recipients else [], subject, body)
 
-    async def notify(
+    def notify(
         self,
         kind: Literal["info", "reminder", "escalation"],
         to: list[str],
         subject: str,
         body: str,
     ) -> None:
-        """Best effort: a notification that cannot be sent is logged, never undoes a decision."""
-        notification = Notification(
-            id=f"{len(self.case.audit):04d}-{workflow.uuid4().hex[:8]}",
-            case_id=workflow.info().workflow_id,
-            kind=kind,
-            to=sorted(set(to)),
-            subject=subject,
-            body=body,
-            at=workflow.now(),
-        )
-        try:
-            await workflow.execute_activity(
-                "notify",
-                notification,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary=subject[:200],
+        """Queue a notification: the run loop sends it, so no command waits on (or holds the
+        case lock for) a slow or broken notification channel."""
+        if not to:
+            return
+        self._pending.append(
+            Notification(
+                id=f"{len(self.case.audit):04d}-{workflow.uuid4().hex[:8]}",
+                case_id=workflow.info().workflow_id,
+                kind=kind,
+                to=sorted(set(to)),
+                subject=subject,
+                body=body,
+                at=workflow.now(),
             )
-        except ActivityError:
-            workflow.logger.warning("notification failed", extra={"subject": subject})
+        )
+
+    async def deliver_notifications(self) -> None:
+        """Send queued notifications as they come, until the case is final and all are sent.
+
+        Best effort: a notification that cannot be sent is logged, never undoes a decision.
+        """
+        while True:
+            await workflow.wait_condition(lambda: bool(self._pending) or self._final())
+            if not self._pending:
+                return
+            notification = self._pending.pop(0)
+            try:
+                await workflow.execute_activity(
+                    "notify",
+                    notification,
+                    start_to_close_timeout=NOTIFY_TIMEOUT,
+                    retry_policy=NOTIFY_RETRY,
+                    summary=notification.subject[:200],
+                )
+            except ActivityError:
+                workflow.logger.warning(
+                    "notification.failed", extra={"notification_id": notification.id}
+                )
 
     # -- deadlines -------------------------------------------------------------------------------
 
     async def keep_deadlines(self) -> None:
         """Remind and escalate on the running clock until the case reaches a final state."""
-        while not self.definition.state(self.case.state).terminal:
+        while not self._final():
             await self._wait_for_clock_change_or_event()
+
+    def _final(self) -> bool:
+        return self.definition.state(self.case.state).terminal
 
     async def _wait_for_clock_change_or_event(self) -> None:
         """Sleep until the clock's next event, or until the clock itself changes. Commands that
@@ -445,7 +469,7 @@ class CaseEngine(Generic[CaseT]):
         escalation = kind == "escalate"
         overdue = workflow.now() >= clock.due_at
         verb = "ESCALATED: overdue" if escalation else ("Overdue" if overdue else "Reminder")
-        await self.notify(
+        self.notify(
             "escalation" if escalation else "reminder",
             self._people(spec.escalate_to if escalation else spec.remind),
             f"{verb}: {clock.label} for {case.case_id} by {clock.due_at:%Y-%m-%d}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,18 @@ class Engine:
         return [
             n for n in Outbox(self.settings.outbox_root).read() if n.case_id == case.workflow_id
         ]
+
+    async def outbox_once(
+        self, case: HasWorkflowId, ready: Callable[[list[Notification]], bool]
+    ) -> list[Notification]:
+        """The case's notifications once ``ready`` holds: the run loop sends them shortly after
+        the command or deadline that queued them."""
+        for _ in range(100):
+            notes = self.outbox_for(case)
+            if ready(notes):
+                return notes
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the outbox never got there: {self.outbox_for(case)}")
 
 
 class HasWorkflowId(Protocol):

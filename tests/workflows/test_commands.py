@@ -29,11 +29,14 @@ from models.errors import (
     UnknownCase,
     UnknownPerson,
 )
+from models.establishment import NewServiceInput
+from models.people import Directory
+from models.policy import Policy
 from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, proposal_numbered
-from workflows import _visibility
+from workflows import NewServiceWorkflow, _visibility
 
 
 async def assert_refused_unchanged(
@@ -249,6 +252,7 @@ async def test_routing_to_an_existing_service_checks_the_target(
     assert "P-010" in err.message
     result = await case.decide("routed_to_existing_service", "P-001", data=routing, reason="fits")
     assert result.to_state == "ROUTED_TO_EXISTING"
+    await case.handle.result()  # a finished case has sent its notifications
     to_target = [n for n in engine.outbox_for(case) if n.to == ["P-010"]]
     assert to_target, "the target service's Service Manager is told"
 
@@ -499,3 +503,61 @@ async def test_a_case_id_that_does_not_match_the_proposal_fails(
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "GuardFailed"
+
+
+async def test_a_decision_id_repeated_with_other_data_is_refused(
+    engine: Engine, unique: str
+) -> None:
+    case = await Case.start(engine, unique)
+    await case.to_drafting()
+    await case.decide("sm_appointed", "P-001", data={"person": "P-013"}, decision_id="appoint-1")
+    err = await assert_refused_unchanged(
+        case,
+        DecisionIdReused,
+        lambda: case.decide(
+            "sm_appointed", "P-001", data={"person": "P-014"}, decision_id="appoint-1"
+        ),
+    )
+    assert "different command" in err.message
+
+
+async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
+    engine: Engine, unique: str, directory: Directory, policy: Policy
+) -> None:
+    """Signal-with-start delivers the signal in the first activation, before ``run``."""
+    decision = Decision(decision_id="with-start", trigger="triage_started", actor="P-002")
+    start = NewServiceInput(
+        proposal=proposal_numbered(unique), proposer="P-015", policy=policy, directory=directory
+    )
+    handle = await engine.client.start_workflow(
+        NewServiceWorkflow.run,
+        start,
+        id=cases.new_service_id(f"PRO-{unique}"),
+        task_queue=engine.settings.task_queue,
+        start_signal="decide_signal",
+        start_signal_args=[decision.model_dump(mode="json")],
+    )
+    case = Case(engine, handle.id)
+    log = await _wait_for(case, lambda log: any(e.command == "triage_started" for e in log))
+    assert [e.command for e in log[:2]] == ["demand_raised", "triage_started"]
+
+
+async def test_commands_to_a_case_refused_at_its_start_change_nothing(
+    engine: Engine, unique: str, directory: Directory, policy: Policy
+) -> None:
+    decision = Decision(decision_id="with-bad-start", trigger="triage_started", actor="P-002")
+    start = NewServiceInput(
+        proposal=proposal_numbered(unique), proposer="P-999", policy=policy, directory=directory
+    )
+    handle = await engine.client.start_workflow(
+        NewServiceWorkflow.run,
+        start,
+        id=cases.new_service_id(f"PRO-{unique}"),
+        task_queue=engine.settings.task_queue,
+        start_signal="decide_signal",
+        start_signal_args=[decision.model_dump(mode="json")],
+    )
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+    log = await handle.query(NewServiceWorkflow.audit_log)
+    assert [e.command for e in log] == []

@@ -55,7 +55,7 @@ async def test_triage_reminds_weekly_then_escalates_at_twenty_working_days(
     assert status.state == "PROPOSED"
     assert status.deadline is not None
     assert status.deadline.escalated
-    notes = engine.outbox_for(case)
+    notes = await engine.outbox_once(case, lambda ns: any(n.kind == "escalation" for n in ns))
     escalations = [n for n in notes if n.kind == "escalation"]
     assert len(escalations) == 1
     assert escalations[0].to == ["P-001"]
@@ -104,7 +104,8 @@ async def test_drafting_escalates_to_the_executive_when_late(engine: Engine, uni
 
     want = expected(began, 20, 5, began + timedelta(days=29, hours=12))
     assert_same_times(await deadline_events(case), want)
-    escalation = [n for n in engine.outbox_for(case) if n.kind == "escalation"]
+    notes = await engine.outbox_once(case, lambda ns: any(n.kind == "escalation" for n in ns))
+    escalation = [n for n in notes if n.kind == "escalation"]
     assert [n.to for n in escalation] == [["P-001"]]
     assert "Contract drafting due" in escalation[0].subject
 

@@ -7,9 +7,11 @@ stores artefacts, fires the trigger, appends the audit entry and sends notificat
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -25,7 +27,13 @@ with workflow.unsafe.imports_passed_through():
         DirectoryReload,
     )
     from models.contract import LifecycleStage
-    from models.errors import ArtefactConflict, GuardFailed, OsomError
+    from models.errors import (
+        ArtefactConflict,
+        CaseClosed,
+        DirectoryUnavailable,
+        GuardFailed,
+        OsomError,
+    )
     from models.establishment import EstablishmentCase, NewServiceInput
     from models.people import Directory
     from models.policy import Policy
@@ -48,6 +56,9 @@ class NewServiceWorkflow:
     def __init__(self, input: NewServiceInput) -> None:
         self._input = input
         self._engine: CaseEngine[EstablishmentCase] | None = None
+        # Commands wait until the demand itself (E1) has been accepted or refused.
+        self._opened = False
+        self._refused: OsomError | None = None
         if input.policy is not None and input.directory is not None:
             self._open(input.directory, input.policy)
 
@@ -62,28 +73,24 @@ class NewServiceWorkflow:
                 )
             )
         if self._engine is None:
-            context = await workflow.execute_activity(
-                "load_case_context",
-                result_type=CaseContext,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary="load the directory and the policy in force",
-            )
+            context = await self._load_context()
             self._open(input.directory or context.directory, input.policy or context.policy)
         engine = self._ready()
         case = engine.case
         try:
             acting = check_demand(case.proposal, input.proposer, case.directory)
         except OsomError as err:
+            self._refused = err
             raise refusal(err) from err
         engine.audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
         engine.enter_state(case.state)
-        await engine.run_effects(
+        engine.run_effects(
             DEFINITION.start_effects,
             f"New proposal {case.proposal.id}: {case.proposal.name}",
             f"{case.proposal.summary}\nRaised by {input.proposer}; waiting for triage.",
         )
-        await engine.keep_deadlines()
+        self._opened = True
+        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
         await workflow.wait_condition(workflow.all_handlers_finished)
         if case.state != "ESTABLISHED":
             return EstablishmentOutcome(state=case.state, service_id=None, contract=None)
@@ -92,6 +99,22 @@ class NewServiceWorkflow:
             service_id=case.service_id,
             contract=case.artefacts.get("service_contract"),
         )
+
+    async def _load_context(self) -> CaseContext:
+        try:
+            context: CaseContext = await workflow.execute_activity(
+                "load_case_context",
+                result_type=CaseContext,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="load the directory and the policy in force",
+            )
+        except ActivityError as err:
+            self._refused = DirectoryUnavailable(
+                f"the case could not load its directory and policy: {err.cause}"
+            )
+            raise refusal(self._refused) from err
+        return context
 
     # -- updates and signals ------------------------------------------------------------------
 
@@ -105,7 +128,7 @@ class NewServiceWorkflow:
 
     @decide.validator
     def _validate_decide(self, cmd: Decision) -> None:
-        if self._engine:  # before the case has loaded, the handler checks instead
+        if self._opened and self._engine:  # until then, the handler checks instead
             self._engine.validate(cmd, self._engine.check_decision)
 
     @workflow.update(
@@ -118,7 +141,7 @@ class NewServiceWorkflow:
 
     @submit.validator
     def _validate_submit(self, cmd: ArtefactSubmission) -> None:
-        if self._engine:
+        if self._opened and self._engine:
             self._engine.validate(cmd, self._engine.check_submission)
 
     @workflow.update(
@@ -131,7 +154,7 @@ class NewServiceWorkflow:
 
     @reload_directory.validator
     def _validate_reload(self, cmd: DirectoryReload) -> None:
-        if self._engine:
+        if self._opened and self._engine:
             self._engine.validate(cmd, self._engine.check_reload)
 
     @workflow.signal(
@@ -139,16 +162,16 @@ class NewServiceWorkflow:
         description="Fire-and-forget form of ``decide``: a refusal is recorded in the audit log.",
     )
     async def decide_signal(self, payload: dict[str, Any]) -> None:
-        engine = await self._loaded()
-        await engine.signalled(Decision, payload, engine.apply_decision)
+        if engine := await self._signalled_engine():
+            await engine.signalled(Decision, payload, engine.apply_decision)
 
     @workflow.signal(
         name="submit_signal",
         description="Fire-and-forget form of ``submit``: a refusal is recorded in the audit log.",
     )
     async def submit_signal(self, payload: dict[str, Any]) -> None:
-        engine = await self._loaded()
-        await engine.signalled(ArtefactSubmission, payload, engine.apply_submission)
+        if engine := await self._signalled_engine():
+            await engine.signalled(ArtefactSubmission, payload, engine.apply_submission)
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -157,14 +180,14 @@ class NewServiceWorkflow:
         description="State, blockers, who the case waits for, the deadline, recent audit entries.",
     )
     def status(self) -> CaseStatus:
-        return self._engine.status() if self._engine else self._starting_status()
+        return self._engine.status() if self._opened and self._engine else self._starting_status()
 
     @workflow.query(
         name="blockers",
         description="Each way forward from the current state: who may take it, what is missing.",
     )
     def blockers(self) -> list[BlockerView]:
-        return self._engine.status().blockers if self._engine else []
+        return self._engine.status().blockers if self._opened and self._engine else []
 
     @workflow.query(
         name="audit_log",
@@ -177,9 +200,12 @@ class NewServiceWorkflow:
         name="decision_result",
         description="The answer a decision id got, if applied (also after the case has finished).",
     )
-    def decision_result(self, decision_id: str) -> CommandResult | None:
-        applied = self._engine.case.applied.get(decision_id) if self._engine else None
-        return applied.model_copy(update={"replayed": True}) if applied else None
+    def decision_result(self, decision_id: str, fingerprint: str) -> CommandResult | None:
+        """None unless that id was applied to a command with this fingerprint."""
+        case = self._engine.case if self._engine else None
+        if case is None or case.fingerprints.get(decision_id) != fingerprint:
+            return None
+        return case.applied[decision_id].model_copy(update={"replayed": True})
 
     @workflow.query(
         name="diagram",
@@ -231,8 +257,20 @@ class NewServiceWorkflow:
         self._engine = CaseEngine(DEFINITION, case, effects)
 
     async def _loaded(self) -> CaseEngine[EstablishmentCase]:
-        await workflow.wait_condition(lambda: self._engine is not None)
+        """The engine once the demand is accepted; a refusal if the case was refused at start."""
+        await workflow.wait_condition(lambda: self._opened or self._refused is not None)
+        if self._refused is not None:
+            raise refusal(
+                CaseClosed(
+                    f"{self._input.proposal.id} was refused at its start: {self._refused.message}"
+                )
+            )
         return self._ready()
+
+    async def _signalled_engine(self) -> CaseEngine[EstablishmentCase] | None:
+        """As ``_loaded``; a signal to a case refused at its start is dropped with the case."""
+        await workflow.wait_condition(lambda: self._opened or self._refused is not None)
+        return self._engine if self._opened else None
 
     def _ready(self) -> CaseEngine[EstablishmentCase]:
         if self._engine is None:
