@@ -80,6 +80,8 @@ class Checked(BaseModel):
 
 
 class CaseEngine(Generic[CaseT]):
+    """One case's rules, commands, deadlines and view; its workflow holds the handlers."""
+
     def __init__(
         self,
         definition: ProcessDefinition[CaseT],
