@@ -74,16 +74,25 @@ class Osom:
         return run
 
     def history_length(self, workflow_id: str) -> int:
-        """How many events the server holds for the case (``temporal workflow describe``)."""
-        done = subprocess.run(
-            [temporal_cli(), "workflow", "describe", "-w", workflow_id, "-o", "json"],
-            env=dict(self.env),
-            capture_output=True,
-            text=True,
-            timeout=self.timeout,
-            check=True,
-        )
-        return int(json.loads(done.stdout)["workflowExecutionInfo"]["historyLength"])
+        """How many events the server holds for the case once it is idle (``temporal workflow
+        describe``): the notifications a command queues are sent just after it."""
+        previous = -1
+        for _ in range(100):
+            done = subprocess.run(
+                [temporal_cli(), "workflow", "describe", "-w", workflow_id, "-o", "json"],
+                env=dict(self.env),
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=True,
+            )
+            described = json.loads(done.stdout)
+            length = int(described["workflowExecutionInfo"]["historyLength"])
+            if not described.get("pendingActivities") and length == previous:
+                return length
+            previous = length
+            time.sleep(0.1)
+        raise AssertionError(f"{workflow_id} never became idle")
 
 
 @dataclass(frozen=True)

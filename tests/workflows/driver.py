@@ -112,6 +112,20 @@ class Case:
     async def audit_log(self) -> list[AuditEntry]:
         return await cases.audit_log(self.engine.client, self.workflow_id)
 
+    async def settled_history_length(self) -> int:
+        """The history's length once the case is idle: the notifications a command queues are
+        sent just after it, so wait for them before counting."""
+        previous = -1
+        for _ in range(100):
+            described = await self.handle.describe()
+            length = described.raw_description.workflow_execution_info.history_length
+            idle = not described.raw_description.pending_activities
+            if idle and length == previous:
+                return length
+            previous = length
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.workflow_id} never became idle")
+
     async def history_length(self) -> int:
         return len([event async for event in self.handle.fetch_history_events()])
 
