@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
@@ -518,15 +518,15 @@ async def test_a_decision_id_repeated_with_other_data_is_refused(
     assert "different command" in err.message
 
 
-async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
-    engine: Engine, unique: str, directory: Directory, policy: Policy
-) -> None:
-    """Signal-with-start delivers the signal in the first activation, before ``run``."""
+async def start_with_signal(
+    engine: Engine, unique: str, proposer: str, directory: Directory, policy: Policy
+) -> WorkflowHandle[NewServiceWorkflow, Any]:
+    """Signal-with-start: the signal arrives in the case's first activation, before ``run``."""
     decision = Decision(decision_id="with-start", trigger="triage_started", actor="P-002")
     start = NewServiceInput(
-        proposal=proposal_numbered(unique), proposer="P-015", policy=policy, directory=directory
+        proposal=proposal_numbered(unique), proposer=proposer, policy=policy, directory=directory
     )
-    handle = await engine.client.start_workflow(
+    return await engine.client.start_workflow(
         NewServiceWorkflow.run,
         start,
         id=cases.new_service_id(f"PRO-{unique}"),
@@ -534,6 +534,12 @@ async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
         start_signal="decide_signal",
         start_signal_args=[decision.model_dump(mode="json")],
     )
+
+
+async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
+    engine: Engine, unique: str, directory: Directory, policy: Policy
+) -> None:
+    handle = await start_with_signal(engine, unique, "P-015", directory, policy)
     case = Case(engine, handle.id)
     log = await _wait_for(case, lambda log: any(e.command == "triage_started" for e in log))
     assert [e.command for e in log[:2]] == ["demand_raised", "triage_started"]
@@ -542,19 +548,7 @@ async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
 async def test_commands_to_a_case_refused_at_its_start_change_nothing(
     engine: Engine, unique: str, directory: Directory, policy: Policy
 ) -> None:
-    decision = Decision(decision_id="with-bad-start", trigger="triage_started", actor="P-002")
-    start = NewServiceInput(
-        proposal=proposal_numbered(unique), proposer="P-999", policy=policy, directory=directory
-    )
-    handle = await engine.client.start_workflow(
-        NewServiceWorkflow.run,
-        start,
-        id=cases.new_service_id(f"PRO-{unique}"),
-        task_queue=engine.settings.task_queue,
-        start_signal="decide_signal",
-        start_signal_args=[decision.model_dump(mode="json")],
-    )
+    handle = await start_with_signal(engine, unique, "P-999", directory, policy)
     with pytest.raises(WorkflowFailureError):
         await handle.result()
-    log = await handle.query(NewServiceWorkflow.audit_log)
-    assert [e.command for e in log] == []
+    assert await handle.query(NewServiceWorkflow.audit_log) == []
