@@ -6,7 +6,6 @@ instead of sending twice. A chat or e-mail webhook can read the outbox later.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -46,10 +45,13 @@ class Outbox:
         return path
 
     def read(self, person: str | None = None) -> list[Notification]:
-        items = [
-            Notification.model_validate(json.loads(p.read_text(encoding="utf-8")))
-            for p in sorted(self.root.rglob("*.json"))
-        ]
+        """Every readable notification (oldest first); an unreadable file is logged and skipped."""
+        items = []
+        for path in sorted(self.root.rglob("*.json")):
+            try:
+                items.append(Notification.model_validate_json(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError) as err:
+                log.warning("outbox.unreadable", path=str(path), error=str(err)[:200])
         if person:
             items = [n for n in items if person in n.to]
         return sorted(items, key=lambda n: n.at)

@@ -90,3 +90,10 @@ def test_outbox_never_writes_outside_its_root(tmp_path: Path) -> None:
     with contextlib.suppress(Exception):
         Outbox(root).put(note("0001-a", ["P-001"], case_id="../elsewhere"))
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_unreadable_outbox_file_is_skipped(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path)
+    outbox.put(note("0001-a", ["P-001"]))
+    (tmp_path / "new-service" / "broken.json").write_text("{not json", encoding="utf-8")
+    assert [n.id for n in outbox.read()] == ["0001-a"]
