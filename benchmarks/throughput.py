@@ -34,7 +34,7 @@ from osom import cases
 from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
 from osom.settings import EXAMPLES, Settings
-from tests.examples import artefact, load_yaml
+from tests.examples import WALKTHROUGH, artefact, load_yaml
 from worker import ACTIVITY_THREADS, build_worker, workflow_runner
 
 BARE_QUEUE = "bench-bare"
@@ -73,25 +73,12 @@ async def one_bare(client: Client, latencies: list[float]) -> None:
     await handle.result()
 
 
-WALK = [
-    ("decide", "triage_started", "P-002", None),
-    ("decide", "proposal_approved", "P-001", None),
-    ("decide", "drafting_started", "P-001", None),
-    ("decide", "sm_appointed", "P-001", "sm-appointment.yaml"),
-    ("submit", "service_contract", "P-013", "service-contract.yaml"),
-    ("decide", "discovery_budget_allocated", "P-002", "discovery-budget.yaml"),
-    ("decide", "draft_completed", "P-013", None),
-    ("submit", "discovery_plan", "P-013", "discovery-plan.yaml"),
-    ("decide", "service_established", "P-001", None),
-]
-
-
 async def one_case(client: Client, number: int, queue: str, latencies: list[float]) -> None:
     document = load_yaml(EXAMPLES / "proposal.yaml") | {"id": f"PRO-{number}"}
     workflow_id = await cases.start_new_service(
         client, Proposal.model_validate(document), "P-015", queue
     )
-    for verb, name, actor, file in WALK:
+    for verb, name, actor, file in WALKTHROUGH:
         data = artefact(file) if file else {}
         if verb == "submit":
             if name == "service_contract":
@@ -137,14 +124,7 @@ async def main(total: int, concurrency: int) -> None:
     try:
         client = await wait_for_server(connect, server.address)
         await ensure_search_attributes(client)
-        settings = Settings(
-            data_dir=root,
-            artefact_root=root / "artefacts",
-            outbox_root=root / "outbox",
-            directory_path=EXAMPLES / "directory.yaml",
-            policy_path=EXAMPLES / "policy.yaml",
-            task_queue="bench-osom",
-        )
+        settings = Settings.in_folder(root, EXAMPLES, "bench-osom")
         with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
             ours = build_worker(client, settings, executor)
             bare = Worker(

@@ -27,6 +27,19 @@ class Settings:
     task_queue: str
 
     @classmethod
+    def in_folder(cls, root: Path, organisation: Path, task_queue: str) -> Settings:
+        """Everything under ``root``, serving the directory and policy found in ``organisation``
+        (for tests and benchmarks that run their own engine)."""
+        return cls(
+            data_dir=root,
+            artefact_root=root / "artefacts",
+            outbox_root=root / "outbox",
+            directory_path=organisation / "directory.yaml",
+            policy_path=organisation / "policy.yaml",
+            task_queue=task_queue,
+        )
+
+    @classmethod
     def from_env(cls) -> Settings:
         data_dir = Path(os.environ.get("OSOM_DATA_DIR", "data")).resolve()
         policy = os.environ.get("OSOM_POLICY", str(EXAMPLES / "policy.yaml"))

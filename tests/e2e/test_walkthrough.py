@@ -20,6 +20,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.e2e.conftest import EXAMPLES, Osom, Run, Server
+from tests.examples import WALKTHROUGH_TRAIL
 from workflows._visibility import SERVICE_ID, STATE
 
 pytestmark = pytest.mark.e2e
@@ -85,18 +86,6 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
         "service/SVC-007/service_contract/v1.json",
     ),
 )
-AUDIT_TRAIL = [
-    "demand_raised",
-    "triage_started",
-    "proposal_approved",
-    "drafting_started",
-    "sm_appointed",
-    "submit:service_contract",
-    "discovery_budget_allocated",
-    "draft_completed",
-    "submit:discovery_plan",
-    "service_established",
-]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -202,7 +191,7 @@ def test_readme_walkthrough_establishes_svc_007(osom: Osom, walkthrough: list[Ru
     assert status["artefacts"]["service_contract"]["version"] == 1
 
     audit = audit_of(osom, CASE)
-    assert [e["command"] for e in audit] == AUDIT_TRAIL
+    assert [e["command"] for e in audit] == WALKTHROUGH_TRAIL
     assert all(e["outcome"] == "accepted" for e in audit)
     assert audit[-1]["actor"] == "P-001"
     assert audit[-1]["from_state"] == "READY_TO_ESTABLISH"

@@ -75,14 +75,7 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
     # The worker reads copies, so a test may change the directory without touching the examples.
     for name in ("directory.yaml", "policy.yaml"):
         shutil.copy(EXAMPLES_DIR / name, engine_root / name)
-    settings = Settings(
-        data_dir=engine_root,
-        artefact_root=engine_root / "artefacts",
-        outbox_root=engine_root / "outbox",
-        directory_path=engine_root / "directory.yaml",
-        policy_path=engine_root / "policy.yaml",
-        task_queue=f"osom-test-{uuid.uuid4().hex[:6]}",
-    )
+    settings = Settings.in_folder(engine_root, engine_root, f"osom-test-{uuid.uuid4().hex[:6]}")
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(env.client, settings, executor)
         task = asyncio.create_task(worker.run())

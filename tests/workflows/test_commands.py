@@ -33,7 +33,7 @@ from models.establishment import NewServiceInput
 from models.people import Directory
 from models.policy import Policy
 from osom import cases
-from tests.examples import artefact
+from tests.examples import WALKTHROUGH_TRAIL, artefact
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, proposal_numbered
 from workflows import NewServiceWorkflow, _visibility
@@ -71,18 +71,7 @@ async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique:
     assert outcome.state == "ESTABLISHED"
     assert outcome.service_id == case.service_id
     log = await case.audit_log()
-    assert [e.command for e in log if e.outcome == "accepted"] == [
-        "demand_raised",
-        "triage_started",
-        "proposal_approved",
-        "drafting_started",
-        "sm_appointed",
-        "submit:service_contract",
-        "discovery_budget_allocated",
-        "draft_completed",
-        "submit:discovery_plan",
-        "service_established",
-    ]
+    assert [e.command for e in log if e.outcome == "accepted"] == WALKTHROUGH_TRAIL
     last = log[-1]
     assert (last.actor, last.role, last.from_state, last.to_state, last.reason) == (
         "P-001",
