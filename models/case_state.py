@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from models.audit import AuditEntry
 from models.commands import ArtefactRef, CommandResult
-from models.people import CaseRole, Directory
+from models.people import Directory, Relations
 from models.policy import Policy
 
 
@@ -22,6 +23,21 @@ class ClockState(BaseModel):
     next_reminder_at: datetime
     reminders_sent: int = 0
     escalated: bool = False
+    epoch: str = ""
+
+
+class PendingMove(BaseModel):
+    """A decision accepted but held until the case allows it (a progress decision waiting for
+    the next phase's budget): the engine applies it as soon as nothing holds it any more."""
+
+    trigger: str
+    decision_id: str
+    actor: str
+    role: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+    accepted_at: datetime
+    waiting_for: str
 
 
 class CaseState(BaseModel):
@@ -35,7 +51,8 @@ class CaseState(BaseModel):
     audit: list[AuditEntry] = Field(default_factory=list)
     applied: dict[str, CommandResult] = Field(default_factory=dict)
     fingerprints: dict[str, str] = Field(default_factory=dict, description="by decision id")
-    clock: ClockState | None = None
+    clocks: dict[str, ClockState] = Field(default_factory=dict)
+    pending: PendingMove | None = None
     refused_signals: int = 0
 
     def artefact_versions(self) -> dict[str, int]:
@@ -56,6 +73,18 @@ class CaseState(BaseModel):
     def service_id(self) -> str | None:
         return None
 
-    def relations(self) -> dict[CaseRole, str | None]:
+    def relations(self) -> Relations:
         """Who holds this case's own roles (the proposer, the appointed SM ...)."""
         return {}
+
+    def facts(self) -> dict[str, str]:
+        """Process-specific facts for the case page (phase round, budgets, next assessment)."""
+        return {}
+
+    @property
+    def next_assessment_due(self) -> datetime | None:
+        return None
+
+    @property
+    def depends_on(self) -> list[str]:
+        return []

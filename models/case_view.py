@@ -41,6 +41,11 @@ class CaseStatus(BaseModel):
     deadline: DeadlineView | None
     artefacts: dict[str, ArtefactRef]
     recent: list[AuditEntry]
+    deadlines: list[DeadlineView] = []
+    pending: str | None = None
+    facts: dict[str, str] = {}
+    next_assessment_due: datetime | None = None
+    depends_on: list[str] = []
 
 
 class EstablishmentOutcome(BaseModel):

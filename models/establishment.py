@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.case_state import CaseState
 from models.contract import BudgetAllocation, ServiceContract
-from models.people import CaseRole, Directory, PersonId, ServiceId
+from models.people import CaseRole, Directory, PersonId, Relations, ServiceId
 from models.policy import Policy
 from models.proposal import DiscoveryPlan, Proposal
 
@@ -69,6 +69,6 @@ class EstablishmentCase(CaseState):
     def service_id(self) -> str | None:
         return self.contract.service_id if self.contract else None
 
-    def relations(self) -> dict[CaseRole, str | None]:
+    def relations(self) -> Relations:
         # The proposal may suggest a Service Manager; only the one appointed (E7) acts as one.
         return {CaseRole.PROPOSER: self.proposer, CaseRole.APPOINTED_SM: self.service_manager}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
@@ -31,6 +32,25 @@ class CaseRole(StrEnum):
     ANY = "ANY"
     PROPOSER = "PROPOSER"
     APPOINTED_SM = "APPOINTED_SM"
+    SERVICE_MANAGER = "SERVICE_MANAGER"
+    LEAD_ASSESSOR = "LEAD_ASSESSOR"
+    PANEL = "PANEL"
+
+
+# Who holds each case role in one case: a person, several (an assessment panel) or nobody yet.
+Relations = Mapping[CaseRole, str | tuple[str, ...] | None]
+
+
+def holds(relations: Relations, role: CaseRole, person: str) -> bool:
+    holder = relations.get(role)
+    return holder == person or (isinstance(holder, tuple) and person in holder)
+
+
+def holders_of(relations: Relations, role: CaseRole) -> list[str]:
+    holder = relations.get(role)
+    if holder is None:
+        return []
+    return [holder] if isinstance(holder, str) else list(holder)
 
 
 class Delegation(StrEnum):
@@ -43,6 +63,7 @@ class Delegation(StrEnum):
     PUBLISH_CONTRACT = "publish_contract"
     ASSESSMENT_PANEL = "assessment_panel"
     DECIDE_LIFECYCLE = "decide_lifecycle"
+    ONBOARD_SERVICE = "onboard_service"
     COE_REVIEW_CHAIR = "coe_review_chair"
 
 
@@ -162,14 +183,14 @@ class Directory(BaseModel):
         self,
         actor: str,
         permits: tuple[Permit, ...],
-        relations: dict[CaseRole, str | None],
+        relations: Relations,
         action: str,
     ) -> ActingAs:
         """Return how ``actor`` may act under ``permits``, or raise NotAuthorised naming why."""
         person = self.person(actor)
         for permit in permits:
             if isinstance(permit.role, CaseRole):
-                if permit.role == CaseRole.ANY or relations.get(permit.role) == actor:
+                if permit.role == CaseRole.ANY or holds(relations, permit.role, actor):
                     return ActingAs(person=actor, role=str(permit.role))
             elif permit.role in person.roles:
                 if permit.role != Role.ETM or permit.delegation is None:

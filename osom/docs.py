@@ -32,7 +32,8 @@ def process_page(definition: ProcessDefinition[Any]) -> str:
         "|---|---|---|",
     ]
     for s in definition.states:
-        clock = definition.clock(s.clock).label if s.clock else ("final" if s.terminal else "")
+        labels = [definition.clock(c).label for c in s.clocks]
+        clock = "; ".join(labels) if labels else ("final" if s.terminal else "")
         lines.append(f"| `{s.name}` | {s.description} | {clock} |")
     lines += [
         "",

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.artefact_store import StoreRequest
     from activities.notifications import Notification
     from models.audit import AuditEntry
-    from models.case_state import CaseState
+    from models.case_state import CaseState, ClockState, PendingMove
     from models.case_view import BlockerView, CaseStatus, DeadlineView
     from models.commands import (
         ArtefactRef,
@@ -47,16 +47,18 @@ with workflow.unsafe.imports_passed_through():
         invalid,
         payload_size,
     )
-    from models.people import ActingAs, CaseRole, Directory, Permit, Role
-    from workflows import _clock, _visibility
-    from workflows._definition import ProcessDefinition
+    from models.people import ActingAs, CaseRole, Directory, Permit, Role, holders_of
+    from workflows import _clock, _deadlines, _visibility
+    from workflows._definition import ProcessDefinition, TransitionSpec
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
 
 CaseT = TypeVar("CaseT", bound=CaseState)
 Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
-# A step the workflow itself performs before a move (say, publishing a contract); gets the actor.
-WorkflowEffect = Callable[[str], Awaitable[ArtefactRef]]
+# A step the workflow itself performs for a move (publish a contract, request an assessment);
+# gets the actor and the command's validated data.
+WorkflowEffect = Callable[[str, Any], Awaitable[ArtefactRef | None]]
+SYSTEM = ActingAs(person="SYSTEM", role="SYSTEM")
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
@@ -162,6 +164,18 @@ class CaseEngine(Generic[CaseT]):
                 trigger=cmd.trigger,
             )
         self._check_open(cmd.trigger)
+        if spec.automatic:
+            raise IllegalTransition(
+                f"{spec.id} {cmd.trigger} is recorded by the engine itself: {spec.description}",
+                trigger=cmd.trigger,
+            )
+        pending = case.pending
+        if pending is not None and pending.trigger == cmd.trigger:
+            raise GuardFailed(
+                f"{spec.id} {cmd.trigger} was already approved by {pending.actor} "
+                f"(decision {pending.decision_id}); it waits for {pending.waiting_for}",
+                problems=[f"waiting for {pending.waiting_for}"],
+            )
         if not self.machine.is_legal(cmd.trigger):
             raise IllegalTransition(
                 f"{spec.id} {cmd.trigger} is not possible from {case.state}; "
@@ -258,12 +272,23 @@ class CaseEngine(Generic[CaseT]):
         spec = self.definition.transition(cmd.trigger)
         assert spec is not None
         source = self.case.state
-        produced: ArtefactRef | None = None
-        for name in spec.effects:  # steps that must succeed before the move
-            if name in self._workflow_effects:
-                produced = await self._workflow_effects[name](cmd.actor)
-        if spec.record is not None:
-            spec.record(self.case, checked.data, cmd.actor)
+        waiting = spec.defer(self.case, checked.data) if spec.defer else None
+        if waiting:
+            self.case.pending = PendingMove(
+                trigger=cmd.trigger,
+                decision_id=cmd.decision_id,
+                actor=cmd.actor,
+                role=checked.acting.role,
+                data=cmd.data,
+                reason=cmd.reason,
+                accepted_at=workflow.now(),
+                waiting_for=waiting,
+            )
+            message = f"{spec.id} {cmd.trigger} approved; it applies once {waiting} arrives"
+            result = self._accepted(cmd, checked.acting, source, source, message, None)
+            await self.settle()
+            return result
+        produced = await self._before_move(spec, checked.data, cmd.actor)
         target = self.machine.fire(cmd.trigger)
         result = self._accepted(
             cmd,
@@ -273,14 +298,80 @@ class CaseEngine(Generic[CaseT]):
             f"{spec.id} {cmd.trigger} applied: {source} -> {target}",
             produced,
         )
-        self.enter_state(target)
+        await self._after_move(spec, checked.data, cmd.actor, cmd.reason)
+        return result
+
+    async def fire_automatic(self, trigger: str, data: Any, reason: str) -> None:
+        """Fire a transition the engine records itself (say, a periodic report arrived)."""
+        spec = self.definition.transition(trigger)
+        assert spec is not None
+        assert spec.automatic, f"{trigger} is not an automatic transition"
+        source = self.case.state
+        await self._before_move(spec, data, SYSTEM.person)
+        target = self.machine.fire(trigger)
+        self.audit(SYSTEM, trigger, source, target, "system", reason)
+        await self._after_move(spec, data, SYSTEM.person, reason)
+
+    async def _before_move(
+        self, spec: TransitionSpec[CaseT], data: Any, actor: str
+    ) -> ArtefactRef | None:
+        """The steps that must succeed before the move, then the data recorded in the case."""
+        produced: ArtefactRef | None = None
+        for name in spec.effects:
+            effect = self.definition.effects[name]
+            if name in self._workflow_effects and not effect.after_move:
+                produced = await self._workflow_effects[name](actor, data) or produced
+        if spec.record is not None:
+            spec.record(self.case, data, actor)
+        return produced
+
+    async def _after_move(
+        self, spec: TransitionSpec[CaseT], data: Any, actor: str, reason: str | None
+    ) -> None:
+        if self.case.pending and self.case.pending.trigger == spec.trigger:
+            self.case.pending = None
+        for name in spec.effects:
+            effect = self.definition.effects[name]
+            if name in self._workflow_effects and effect.after_move:
+                await self._workflow_effects[name](actor, data)
         self.run_effects(
             spec.effects,
             f"{self.case.title}: {spec.description} ({self.case.state})",
-            f"{spec.id} {cmd.trigger} by {cmd.actor}."
-            + (f" Reason: {cmd.reason}" if cmd.reason else ""),
+            f"{spec.id} {spec.trigger} by {actor}." + (f" Reason: {reason}" if reason else ""),
         )
-        return result
+        await self.settle()
+
+    async def settle(self) -> None:
+        """After any change: apply a held decision that nothing holds any more, then bring the
+        clocks and the operator's view up to date."""
+        pending = self.case.pending
+        if pending is not None:
+            spec = self.definition.transition(pending.trigger)
+            assert spec is not None
+            if not self.machine.is_legal(pending.trigger):
+                self.case.pending = None  # the case moved on another way
+            else:
+                data = self._validated(spec.data, pending.data, f"data for {pending.trigger}")
+                still = spec.defer(self.case, data) if spec.defer else None
+                if still is None and not self._blocked(spec, data):
+                    source = self.case.state
+                    await self._before_move(spec, data, pending.actor)
+                    target = self.machine.fire(pending.trigger)
+                    reason = (
+                        f"{spec.id} {pending.trigger} approved by {pending.actor} "
+                        f"(decision {pending.decision_id}) applies now: {pending.waiting_for} "
+                        "arrived"
+                    )
+                    self.audit(SYSTEM, pending.trigger, source, target, "system", reason)
+                    await self._after_move(spec, data, pending.actor, pending.reason)
+                    return
+        self.enter_state(self.case.state)
+
+    def _blocked(self, spec: TransitionSpec[CaseT], data: Any) -> bool:
+        """Whether the move's requirements or guards fail now (a held move then keeps waiting)."""
+        missing = [p for r in spec.requires for p in r.check(self.case)]
+        problems = [p for g in spec.guards for p in g.check(self.case, data)]
+        return bool(missing or problems)
 
     async def apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
         if (earlier := self.replayed(cmd)) is not None:
@@ -296,7 +387,7 @@ class CaseEngine(Generic[CaseT]):
         state = self.case.state
         message = f"{spec.label} accepted as version {version}"
         result = self._accepted(cmd, checked.acting, state, state, message, ref)
-        self.publish_status()
+        await self.settle()
         return result
 
     async def apply_reload(self, cmd: DirectoryReload) -> CommandResult:
@@ -318,7 +409,7 @@ class CaseEngine(Generic[CaseT]):
         state = self.case.state
         message = f"directory reloaded: {len(self.case.directory.people)} people"
         result = self._accepted(cmd, checked.acting, state, state, message, None)
-        self.publish_status()
+        await self.settle()
         return result
 
     def _accepted(
@@ -431,18 +522,15 @@ class CaseEngine(Generic[CaseT]):
         return self.definition.state(self.case.state).terminal
 
     async def _wait_for_clock_change_or_event(self) -> None:
-        """Sleep until the clock's next event, or until the clock itself changes. Commands that
-        leave the clock as it is do not touch the timer, so a busy case does not fill its
-        history with cancelled and restarted timers."""
+        """Sleep until the first clock's next event, or until that changes. Commands that leave
+        it as it is do not touch the timer, so a busy case does not fill its history with
+        cancelled and restarted timers."""
         key = self._deadline_key()
         if key is None:
-            await workflow.wait_condition(
-                lambda: (
-                    self._deadline_key() != key or self.definition.state(self.case.state).terminal
-                )
-            )
+            await workflow.wait_condition(lambda: self._deadline_key() != key or self._final())
             return
-        label, at, kind = key
+        name, at, kind = key
+        label = self.case.clocks[name].label
         try:
             await workflow.wait_condition(
                 lambda: self._deadline_key() != key,
@@ -452,22 +540,28 @@ class CaseEngine(Generic[CaseT]):
         except TimeoutError:
             async with self.lock:
                 if self._deadline_key() == key:
-                    await self._clock_fired(kind)
+                    await self._clock_fired(name, kind)
 
     def _deadline_key(self) -> tuple[str, datetime, str] | None:
-        """What the deadline timer waits for: the clock, when its next event is, and which."""
-        clock = self.case.clock
-        if clock is None or self.definition.state(self.case.state).terminal:
+        """What the deadline timer waits for: the first clock, when its event is, and which."""
+        if self._final():
             return None
-        at, kind = _clock.next_event(clock)
-        return clock.label, at, kind
+        return _deadlines.next_deadline(self.case)
 
-    async def _clock_fired(self, kind: str) -> None:
+    async def _clock_fired(self, name: str, kind: str) -> None:
         case = self.case
-        clock = case.clock
-        assert clock is not None
-        spec = self.definition.clock(clock.name)
-        policy = case.policy.clock(self.definition.name, clock.name)
+        clock = case.clocks[name]
+        spec = self.definition.clock(name)
+        policy = _deadlines.clock_policy(self.definition, case, name)
+        if kind == "escalate" and spec.on_due:
+            # A recurring duty (the periodic assessment, the metric check): do it, start over.
+            del case.clocks[name]
+            self.audit(
+                SYSTEM, f"deadline_{spec.on_due}", case.state, case.state, "system", clock.label
+            )
+            await self._workflow_effects[spec.on_due](SYSTEM.person, None)
+            await self.settle()
+            return
         escalation = kind == "escalate"
         overdue = workflow.now() >= clock.due_at
         verb = "ESCALATED: overdue" if escalation else ("Overdue" if overdue else "Reminder")
@@ -477,22 +571,14 @@ class CaseEngine(Generic[CaseT]):
             f"{verb}: {clock.label} for {case.case_id} by {clock.due_at:%Y-%m-%d}",
             f"{case.title} is {case.state}.\n" + self._blocker_summary(),
         )
-        case.clock = _clock.after_event(clock, kind, policy, workflow.now())
-        system = ActingAs(person="SYSTEM", role="SYSTEM")
-        self.audit(system, f"deadline_{kind}", case.state, case.state, "system", clock.label)
-        self.publish_status()
+        reminders = policy.reminder_wd if policy else None
+        case.clocks[name] = _clock.after_event(clock, kind, reminders, workflow.now())
+        self.audit(SYSTEM, f"deadline_{kind}", case.state, case.state, "system", clock.label)
+        await self.settle()
 
     def enter_state(self, state: str) -> None:
-        """Start, keep or stop the deadline clock for ``state``, and show the new state."""
-        case = self.case
-        clock_name = self.definition.state(state).clock
-        running = case.clock.name if case.clock else None
-        if clock_name != running:
-            case.clock = None
-            if clock_name:
-                label = self.definition.clock(clock_name).label
-                policy = case.policy.clock(self.definition.name, clock_name)
-                case.clock = _clock.start_clock(clock_name, label, workflow.now(), policy)
+        """Start, keep or stop the deadline clocks for ``state``, and show the new state."""
+        self.case.clocks = _deadlines.reconcile(self.definition, self.case, workflow.now())
         self.publish_status()
 
     # -- audit and what the operator sees -------------------------------------------------------
@@ -556,17 +642,8 @@ class CaseEngine(Generic[CaseT]):
         awaiting: list[str] = []
         for blocker in blockers:
             awaiting += [p.token() for p in blocker.permits] + self._people(blocker.permits)
-        clock = case.clock
-        deadline = (
-            DeadlineView(
-                label=clock.label,
-                due_at=clock.due_at,
-                next_reminder_at=clock.next_reminder_at,
-                reminders_sent=clock.reminders_sent,
-                escalated=clock.escalated,
-            )
-            if clock
-            else None
+        deadlines = sorted(
+            (_deadline_view(clock) for clock in case.clocks.values()), key=lambda d: d.due_at
         )
         return CaseStatus(
             workflow_id=workflow.info().workflow_id,
@@ -589,7 +666,12 @@ class CaseEngine(Generic[CaseT]):
                 for b in blockers
             ],
             legal_triggers=[] if state.terminal else self.machine.legal_triggers(),
-            deadline=deadline,
+            deadline=deadlines[0] if deadlines else None,
+            deadlines=deadlines,
+            pending=_pending_view(case.pending),
+            facts=case.facts(),
+            next_assessment_due=case.next_assessment_due,
+            depends_on=case.depends_on,
             artefacts=dict(case.artefacts),
             recent=case.audit[-5:],
         )
@@ -619,8 +701,26 @@ class CaseEngine(Generic[CaseT]):
         people: list[str] = []
         for permit in permits:
             if isinstance(permit.role, CaseRole):
-                person = relations.get(permit.role)
-                people += [person] if person else []
+                people += holders_of(relations, permit.role)
             else:
                 people += self.case.directory.holders(permit)
         return list(dict.fromkeys(people))
+
+
+def _deadline_view(clock: ClockState) -> DeadlineView:
+    return DeadlineView(
+        label=clock.label,
+        due_at=clock.due_at,
+        next_reminder_at=clock.next_reminder_at,
+        reminders_sent=clock.reminders_sent,
+        escalated=clock.escalated,
+    )
+
+
+def _pending_view(pending: PendingMove | None) -> str | None:
+    if pending is None:
+        return None
+    return (
+        f"{pending.trigger} approved by {pending.actor} on {pending.accepted_at:%Y-%m-%d}, "
+        f"waiting for {pending.waiting_for}"
+    )

@@ -2,34 +2,55 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import datetime, timedelta
 
 from models.case_state import ClockState
-from models.policy import ClockPolicy
+
+# A clock without reminders still needs a "next reminder" to order its events: one past its due.
+_NEVER = timedelta(days=365 * 100)
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
-    """``days`` working days (Monday to Friday) after ``start``, at the same time of day.
+    """``days`` working days (Monday to Friday) after ``start`` (before it, if negative), at the
+    same time of day.
 
     Public holidays are not known to the engine; an organisation that needs them sets its
     deadlines in the policy a little longer.
     """
+    step = timedelta(days=1 if days >= 0 else -1)
     moment = start
-    remaining = days
+    remaining = abs(days)
     while remaining > 0:
-        moment += timedelta(days=1)
+        moment += step
         if moment.weekday() < 5:
             remaining -= 1
     return moment
 
 
-def start_clock(name: str, label: str, now: datetime, policy: ClockPolicy) -> ClockState:
+def add_months(start: datetime, months: int) -> datetime:
+    """The same day ``months`` later (the month's last day when it is shorter)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def start_clock(
+    name: str,
+    label: str,
+    now: datetime,
+    due_at: datetime,
+    reminder_wd: int | None,
+    epoch: str = "",
+) -> ClockState:
     return ClockState(
         name=name,
         label=label,
         started_at=now,
-        due_at=add_working_days(now, policy.due_wd),
-        next_reminder_at=add_working_days(now, policy.reminder_wd),
+        due_at=due_at,
+        next_reminder_at=add_working_days(now, reminder_wd) if reminder_wd else due_at + _NEVER,
+        epoch=epoch,
     )
 
 
@@ -40,7 +61,7 @@ def next_event(clock: ClockState) -> tuple[datetime, str]:
     return clock.next_reminder_at, "remind"
 
 
-def after_event(clock: ClockState, kind: str, policy: ClockPolicy, now: datetime) -> ClockState:
+def after_event(clock: ClockState, kind: str, reminder_wd: int | None, now: datetime) -> ClockState:
     """The clock once a reminder or the escalation has been sent at ``now``.
 
     Reminders missed while no worker ran are not sent in a burst: the next one is the first of
@@ -48,11 +69,14 @@ def after_event(clock: ClockState, kind: str, policy: ClockPolicy, now: datetime
     """
     if kind == "escalate":
         # Overdue reminders follow the due date: every reminder_wd working days after it.
-        following = add_working_days(clock.due_at, policy.reminder_wd)
+        following = (
+            add_working_days(clock.due_at, reminder_wd) if reminder_wd else clock.due_at + _NEVER
+        )
         return clock.model_copy(update={"escalated": True, "next_reminder_at": following})
-    following = add_working_days(clock.next_reminder_at, policy.reminder_wd)
+    assert reminder_wd, "a clock without reminders only escalates"
+    following = add_working_days(clock.next_reminder_at, reminder_wd)
     while following <= now:
-        following = add_working_days(following, policy.reminder_wd)
+        following = add_working_days(following, reminder_wd)
     return clock.model_copy(
         update={"reminders_sent": clock.reminders_sent + 1, "next_reminder_at": following}
     )

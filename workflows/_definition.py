@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -46,17 +47,28 @@ class StateSpec:
     name: str
     description: str
     terminal: bool = False
-    clock: str | None = None
+    clocks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ClockSpec:
-    """A deadline running while the case is in any state naming it: reminders, then escalation."""
+class ClockSpec(Generic[C]):
+    """A deadline running while the case is in a state naming it (and ``active`` holds):
+    reminders, then at the due date an escalation, or, with ``on_due``, a step the workflow
+    performs (say, request the periodic assessment) before the clock starts over.
+
+    ``due`` computes the due date from the case and the start time when the policy's working
+    days are not the whole story (an agreed target date, months between assessments). A clock
+    starts over when its ``epoch`` changes (a new discovery round gets a new target date).
+    """
 
     name: str
     label: str
     remind: tuple[Permit, ...]
     escalate_to: tuple[Permit, ...]
+    active: Callable[[C], bool] | None = None
+    due: Callable[[C, datetime], datetime] | None = None
+    on_due: str | None = None
+    epoch: Callable[[C], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,10 @@ class TransitionSpec(Generic[C]):
     reason_required: bool = False
     effects: tuple[str, ...] = ()
     progress: bool = True
+    # Accepted but held (say, until the next phase's budget exists): what it still waits for.
+    defer: Callable[[C, Any], str | None] | None = None
+    # Fired by the engine itself when the case says so (no person sends it).
+    automatic: bool = False
 
     def target(self, source: str) -> str:
         return self.dest or source
@@ -102,6 +118,9 @@ class Effect(Generic[C]):
 
     description: str
     recipients: Callable[[C], list[str]] | None = None
+    # A workflow step runs before the move (it must succeed for the move to happen), or with
+    # ``after_move`` once the case is in its new state (say, request that phase's assessment).
+    after_move: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,7 +148,7 @@ class ProcessDefinition(Generic[C]):
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec[C], ...]
     artefacts: tuple[ArtefactSpec[C], ...] = ()
-    clocks: tuple[ClockSpec, ...] = ()
+    clocks: tuple[ClockSpec[C], ...] = ()
     effects: dict[str, Effect[C]] = field(default_factory=dict)
     start_effects: tuple[str, ...] = ()
 
@@ -142,7 +161,7 @@ class ProcessDefinition(Generic[C]):
     def artefact(self, kind: str) -> ArtefactSpec[C] | None:
         return next((a for a in self.artefacts if a.kind == kind), None)
 
-    def clock(self, name: str) -> ClockSpec:
+    def clock(self, name: str) -> ClockSpec[C]:
         return next(c for c in self.clocks if c.name == name)
 
     def leaving(self, state: str) -> list[TransitionSpec[C]]:
@@ -160,7 +179,7 @@ class ProcessDefinition(Generic[C]):
         """For each forward move from ``state``: who fires it and what is still missing."""
         result = []
         for t in self.leaving(state):
-            if not t.progress:
+            if not t.progress or t.automatic:
                 continue
             missing: list[str] = []
             who: list[Permit] = []
@@ -182,7 +201,7 @@ class ProcessDefinition(Generic[C]):
         start_id, start_trigger = self.start
         lines.append(f"  [*] --> {self.initial}: {start_id} {start_trigger}")
         for t in self.transitions:
-            who = ", ".join(p.describe() for p in t.permits)
+            who = "the engine" if t.automatic else ", ".join(p.describe() for p in t.permits)
             for source in t.sources:
                 lines.append(f"  {source} --> {t.target(source)}: {t.id} {t.trigger} by {who}")
         for s in self.states:

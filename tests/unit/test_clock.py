@@ -69,22 +69,25 @@ def test_add_working_days_lands_on_a_weekday_exactly_that_many_working_days_on(
 # -- the clock ----------------------------------------------------------------------------------
 
 
+def started(name: str, label: str, at: datetime, policy: ClockPolicy) -> ClockState:
+    """A clock timed by the policy's working days, as the engine starts one."""
+    return start_clock(name, label, at, add_working_days(at, policy.due_wd), policy.reminder_wd)
+
+
 def run_clock(
     start: datetime, policy: ClockPolicy, events: int
 ) -> tuple[ClockState, list[tuple[datetime, str]]]:
-    clock = start_clock("triage", "Triage decision due", start, policy)
+    clock = started("triage", "Triage decision due", start, policy)
     seen: list[tuple[datetime, str]] = []
     for _ in range(events):
         at, kind = next_event(clock)
         seen.append((at, kind))
-        clock = after_event(clock, kind, policy, at)
+        clock = after_event(clock, kind, policy.reminder_wd, at)
     return clock, seen
 
 
 def test_start_clock_sets_the_due_date_and_the_first_reminder() -> None:
-    clock = start_clock(
-        "triage", "Triage decision due", MONDAY, ClockPolicy(due_wd=20, reminder_wd=5)
-    )
+    clock = started("triage", "Triage decision due", MONDAY, ClockPolicy(due_wd=20, reminder_wd=5))
     assert clock.name == "triage"
     assert clock.label == "Triage decision due"
     assert clock.started_at == MONDAY
@@ -146,10 +149,10 @@ def test_reminders_continue_after_the_due_date() -> None:
 
 def test_escalation_replaces_a_reminder_due_at_the_same_moment() -> None:
     policy = ClockPolicy(due_wd=5, reminder_wd=5)
-    clock = start_clock("drafting", "Contract drafting due", MONDAY, policy)
+    clock = started("drafting", "Contract drafting due", MONDAY, policy)
     assert clock.next_reminder_at == clock.due_at
     assert next_event(clock) == (clock.due_at, "escalate")
-    escalated = after_event(clock, "escalate", policy, clock.due_at)
+    escalated = after_event(clock, "escalate", policy.reminder_wd, clock.due_at)
     assert escalated.escalated
     assert escalated.reminders_sent == 0
     assert escalated.next_reminder_at == add_working_days(clock.due_at, 5)
@@ -158,8 +161,8 @@ def test_escalation_replaces_a_reminder_due_at_the_same_moment() -> None:
 
 def test_a_reminder_counts_and_moves_the_next_one_on() -> None:
     policy = ClockPolicy(due_wd=20, reminder_wd=5)
-    clock = start_clock("triage", "Triage decision due", MONDAY, policy)
-    reminded = after_event(clock, "remind", policy, clock.next_reminder_at)
+    clock = started("triage", "Triage decision due", MONDAY, policy)
+    reminded = after_event(clock, "remind", policy.reminder_wd, clock.next_reminder_at)
     assert reminded.reminders_sent == 1
     assert reminded.next_reminder_at == add_working_days(clock.next_reminder_at, 5)
     assert (reminded.due_at, reminded.escalated) == (clock.due_at, False)
@@ -168,8 +171,8 @@ def test_a_reminder_counts_and_moves_the_next_one_on() -> None:
 
 def test_reminders_missed_during_an_outage_are_not_sent_in_a_burst() -> None:
     policy = ClockPolicy(due_wd=20, reminder_wd=5)
-    clock = start_clock("triage", "Triage decision due", MONDAY, policy)
+    clock = started("triage", "Triage decision due", MONDAY, policy)
     back_online = add_working_days(MONDAY, 12)  # the worker was down for reminders 5 and 10
-    reminded = after_event(clock, "remind", policy, back_online)
+    reminded = after_event(clock, "remind", policy.reminder_wd, back_online)
     assert reminded.next_reminder_at == add_working_days(MONDAY, 15)
     assert reminded.next_reminder_at > back_online

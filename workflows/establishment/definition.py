@@ -205,12 +205,14 @@ ESTABLISHMENT = ProcessDefinition[Case](
     start=("E1", "demand_raised"),
     states=(
         StateSpec(
-            "PROPOSED", "Demand recorded; waiting for the Executive to triage it", clock="triage"
+            "PROPOSED",
+            "Demand recorded; waiting for the Executive to triage it",
+            clocks=("triage",),
         ),
         StateSpec(
             "IN_TRIAGE",
             "The Executive is deciding: existing service, decline or new service",
-            clock="triage",
+            clocks=("triage",),
         ),
         StateSpec(
             "ROUTED_TO_EXISTING",
@@ -225,17 +227,17 @@ ESTABLISHMENT = ProcessDefinition[Case](
         StateSpec(
             "APPROVED",
             "A new service will be established; drafting has not started",
-            clock="drafting",
+            clocks=("drafting",),
         ),
         StateSpec(
             "CONTRACT_DRAFTING",
             "Contract v0 being drafted; SM and discovery budget to settle",
-            clock="drafting",
+            clocks=("drafting",),
         ),
         StateSpec(
             "READY_TO_ESTABLISH",
             "Draft complete; the Executive publishes contract v1",
-            clock="drafting",
+            clocks=("drafting",),
         ),
         StateSpec(
             "ESTABLISHED", "Contract v1 published; the service enters Discovery", terminal=True
@@ -245,8 +247,8 @@ ESTABLISHMENT = ProcessDefinition[Case](
         ),
     ),
     clocks=(
-        ClockSpec("triage", "Triage decision due", remind=TRIAGERS, escalate_to=(EXEC,)),
-        ClockSpec(
+        ClockSpec[Case]("triage", "Triage decision due", remind=TRIAGERS, escalate_to=(EXEC,)),
+        ClockSpec[Case](
             "drafting",
             "Contract drafting due",
             remind=(EXEC, etm(Delegation.ESTABLISH_SERVICE), APPOINTED_SM),

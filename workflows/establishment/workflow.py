@@ -216,7 +216,7 @@ class NewServiceWorkflow:
 
     # -- this process's own steps -------------------------------------------------------------
 
-    async def _publish_contract(self, actor: str) -> ArtefactRef:
+    async def _publish_contract(self, actor: str, data: object) -> ArtefactRef:
         """E10: contract v1, stage DISCOVERY, under the new service's own folder."""
         engine = self._ready()
         case = engine.case
