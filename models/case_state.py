@@ -54,6 +54,8 @@ class CaseState(BaseModel):
     clocks: dict[str, ClockState] = Field(default_factory=dict)
     pending: PendingMove | None = None
     refused_signals: int = 0
+    # The moment a command is checked at, for rules about dates (set by the engine, not kept).
+    as_of: datetime | None = Field(default=None, exclude=True)
 
     def artefact_versions(self) -> dict[str, int]:
         return {kind: ref.version for kind, ref in self.artefacts.items()}

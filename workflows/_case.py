@@ -156,6 +156,7 @@ class CaseEngine(Generic[CaseT]):
 
     def check_decision(self, cmd: Decision) -> Checked:
         case, definition = self.case, self.definition
+        case.as_of = workflow.now()
         spec = definition.transition(cmd.trigger)
         if spec is None:
             known = ", ".join(t.trigger for t in definition.transitions)
@@ -205,6 +206,7 @@ class CaseEngine(Generic[CaseT]):
 
     def check_submission(self, cmd: ArtefactSubmission) -> Checked:
         case, definition = self.case, self.definition
+        case.as_of = workflow.now()
         spec = definition.artefact(cmd.kind)
         if spec is None:
             kinds = ", ".join(a.kind for a in definition.artefacts)
@@ -288,8 +290,7 @@ class CaseEngine(Generic[CaseT]):
             result = self._accepted(cmd, checked.acting, source, source, message, None)
             await self.settle()
             return result
-        produced = await self._before_move(spec, checked.data, cmd.actor)
-        target = self.machine.fire(cmd.trigger)
+        source, target, produced = await self._move(spec, checked.data, cmd.actor)
         result = self._accepted(
             cmd,
             checked.acting,
@@ -298,7 +299,7 @@ class CaseEngine(Generic[CaseT]):
             f"{spec.id} {cmd.trigger} applied: {source} -> {target}",
             produced,
         )
-        await self._after_move(spec, checked.data, cmd.actor, cmd.reason)
+        await self._moved(spec, cmd.actor, cmd.reason)
         return result
 
     async def fire_automatic(self, trigger: str, data: Any, reason: str) -> None:
@@ -306,34 +307,46 @@ class CaseEngine(Generic[CaseT]):
         spec = self.definition.transition(trigger)
         assert spec is not None
         assert spec.automatic, f"{trigger} is not an automatic transition"
-        source = self.case.state
-        await self._before_move(spec, data, SYSTEM.person)
-        target = self.machine.fire(trigger)
+        source, target, _ = await self._move(spec, data, SYSTEM.person)
         self.audit(SYSTEM, trigger, source, target, "system", reason)
-        await self._after_move(spec, data, SYSTEM.person, reason)
+        await self._moved(spec, SYSTEM.person, reason)
 
-    async def _before_move(
+    async def _move(
         self, spec: TransitionSpec[CaseT], data: Any, actor: str
+    ) -> tuple[str, str, ArtefactRef | None]:
+        """Record the data, fire the trigger and run the workflow's own steps for it. If a step
+        fails, the case is put back exactly as it was and the refusal goes to the sender."""
+        snapshot = self.case.model_copy(deep=True)
+        queued = len(self._pending)
+        source = self.case.state
+        produced: ArtefactRef | None = None
+        try:
+            if spec.record is not None:
+                spec.record(self.case, data, actor)
+            produced = await self._steps(spec, data, actor, after_move=False)
+            target = self.machine.fire(spec.trigger)
+            produced = await self._steps(spec, data, actor, after_move=True) or produced
+        except OsomError:
+            for name in type(self.case).model_fields:
+                setattr(self.case, name, getattr(snapshot, name))
+            del self._pending[queued:]
+            raise
+        return source, target, produced
+
+    async def _steps(
+        self, spec: TransitionSpec[CaseT], data: Any, actor: str, *, after_move: bool
     ) -> ArtefactRef | None:
-        """The steps that must succeed before the move, then the data recorded in the case."""
         produced: ArtefactRef | None = None
         for name in spec.effects:
-            effect = self.definition.effects[name]
-            if name in self._workflow_effects and not effect.after_move:
-                produced = await self._workflow_effects[name](actor, data) or produced
-        if spec.record is not None:
-            spec.record(self.case, data, actor)
+            step = self._workflow_effects.get(name)
+            if step is not None and self.definition.effects[name].after_move == after_move:
+                produced = await step(actor, data) or produced
         return produced
 
-    async def _after_move(
-        self, spec: TransitionSpec[CaseT], data: Any, actor: str, reason: str | None
-    ) -> None:
+    async def _moved(self, spec: TransitionSpec[CaseT], actor: str, reason: str | None) -> None:
+        """After a move: drop a held decision it settled, tell people, bring the view up."""
         if self.case.pending and self.case.pending.trigger == spec.trigger:
             self.case.pending = None
-        for name in spec.effects:
-            effect = self.definition.effects[name]
-            if name in self._workflow_effects and effect.after_move:
-                await self._workflow_effects[name](actor, data)
         self.run_effects(
             spec.effects,
             f"{self.case.title}: {spec.description} ({self.case.state})",
@@ -354,16 +367,21 @@ class CaseEngine(Generic[CaseT]):
                 data = self._validated(spec.data, pending.data, f"data for {pending.trigger}")
                 still = spec.defer(self.case, data) if spec.defer else None
                 if still is None and not self._blocked(spec, data):
-                    source = self.case.state
-                    await self._before_move(spec, data, pending.actor)
-                    target = self.machine.fire(pending.trigger)
+                    try:
+                        source, target, _ = await self._move(spec, data, pending.actor)
+                    except OsomError as err:  # it stays held; the next change tries again
+                        workflow.logger.warning(
+                            "pending.failed", extra={"trigger": pending.trigger, "error": err.type}
+                        )
+                        self.enter_state(self.case.state)
+                        return
                     reason = (
                         f"{spec.id} {pending.trigger} approved by {pending.actor} "
                         f"(decision {pending.decision_id}) applies now: {pending.waiting_for} "
                         "arrived"
                     )
                     self.audit(SYSTEM, pending.trigger, source, target, "system", reason)
-                    await self._after_move(spec, data, pending.actor, pending.reason)
+                    await self._moved(spec, pending.actor, pending.reason)
                     return
         self.enter_state(self.case.state)
 
