@@ -46,6 +46,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         workflows=WORKFLOWS,
         activities=[
             store.store_artefact,
+            store.read_artefact,
             outbox.notify,
             loader.load_case_context,
             loader.load_directory,

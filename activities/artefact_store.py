@@ -72,3 +72,22 @@ class ArtefactStore:
             raise ApplicationError(err.message, type=err.type, non_retryable=True) from err
         except UnsafePath as err:
             raise ApplicationError(str(err), type="UnsafePath", non_retryable=True) from err
+
+    def read(self, ref: ArtefactRef) -> dict[str, Any]:
+        """The content of a stored version, if it is under the store and unchanged since."""
+        path = Path(ref.json_path).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise UnsafePath(f"{ref.json_path} is not in the artefact store")
+        body = path.read_text(encoding="utf-8")
+        if hashlib.sha256(body.encode()).hexdigest() != ref.sha256:
+            raise ArtefactConflict(f"{ref.json_path} does not match its recorded sha256")
+        content: dict[str, Any] = json.loads(body)
+        return content
+
+    @activity.defn(name="read_artefact")
+    def read_artefact(self, ref: ArtefactRef) -> dict[str, Any]:
+        """Read one stored version back, checking it is the one that was recorded."""
+        try:
+            return self.read(ref)
+        except (ArtefactConflict, UnsafePath, OSError) as err:
+            raise ApplicationError(str(err), type="UnreadableArtefact", non_retryable=True) from err

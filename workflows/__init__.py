@@ -1,9 +1,17 @@
 """The Temporal workflows of the engine: the one list the worker (and the replayer) read."""
 
+from workflows.assessment.workflow import AssessmentWorkflow
 from workflows.establishment.workflow import NewServiceWorkflow
+from workflows.lifecycle.workflow import LifecycleWorkflow
 
 TASK_QUEUE = "osom"
 
-WORKFLOWS: list[type] = [NewServiceWorkflow]
+WORKFLOWS: list[type] = [NewServiceWorkflow, LifecycleWorkflow, AssessmentWorkflow]
 
-__all__ = ["TASK_QUEUE", "WORKFLOWS", "NewServiceWorkflow"]
+__all__ = [
+    "TASK_QUEUE",
+    "WORKFLOWS",
+    "AssessmentWorkflow",
+    "LifecycleWorkflow",
+    "NewServiceWorkflow",
+]

@@ -506,6 +506,9 @@ class CaseEngine(Generic[CaseT]):
             )
         )
 
+    def has_queued_notifications(self) -> bool:
+        return bool(self._pending)
+
     async def deliver_notifications(self) -> None:
         """Send queued notifications as they come, until the case is final and all are sent.
 

@@ -16,9 +16,11 @@ from models.policy import ClockPolicy, Policy
 from models.proposal import Proposal
 from tests.unit.helpers import new_case, ready_case
 from workflows._definition import ProcessDefinition
+from workflows.assessment.definition import ASSESSMENT
 from workflows.establishment.definition import ESTABLISHMENT
+from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: list[ProcessDefinition[Any]] = [ESTABLISHMENT]
+DEFINITIONS: list[ProcessDefinition[Any]] = [ESTABLISHMENT, LIFECYCLE, ASSESSMENT]
 
 by_name = pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.name)
 
@@ -106,7 +108,8 @@ def test_every_transition_sources_and_dest_are_states(definition: ProcessDefinit
 
 @by_name
 def test_every_transition_has_a_permit(definition: ProcessDefinition[Any]) -> None:
-    assert [t.id for t in definition.transitions if not t.permits] == []
+    # only the transitions the engine fires itself have no people
+    assert [t.id for t in definition.transitions if not t.permits and not t.automatic] == []
 
 
 @by_name
@@ -204,7 +207,12 @@ DOMAIN_9_3: dict[str, tuple[str, set[str], str | None]] = {
 # E4 (reason), E7 (the person), E8 (amount), E11 (reason).
 DOMAIN_WITH_INPUT = {"E3", "E4", "E7", "E8", "E11"}
 # Per process (by definition name): the transitions the domain lets take a reason or data.
-TAKES_INPUT: dict[str, set[str]] = {"establishment": DOMAIN_WITH_INPUT}
+TAKES_INPUT: dict[str, set[str]] = {
+    "establishment": DOMAIN_WITH_INPUT,
+    # every lifecycle move people make carries its report, budget, reasons or new content
+    "lifecycle": {t.id for t in LIFECYCLE.transitions if not t.automatic},
+    "assessment": {"A2", "A3", "A4", "A5", "A6", "A7", "A10"},
+}
 
 
 def test_establishment_starts_with_e1_demand_raised_in_proposed() -> None:
@@ -312,10 +320,17 @@ def test_mermaid_has_every_transition_and_marks_the_current_state() -> None:
 
 
 def test_every_effect_is_a_notification_or_performed_by_the_workflow() -> None:
-    from workflows.establishment.workflow import WORKFLOW_EFFECTS
+    from workflows.assessment import workflow as assessment
+    from workflows.establishment import workflow as establishment
+    from workflows.lifecycle import workflow as lifecycle
 
+    handled = {
+        "establishment": establishment.WORKFLOW_EFFECTS,
+        "lifecycle": lifecycle.WORKFLOW_EFFECTS,
+        "assessment": assessment.WORKFLOW_EFFECTS,
+    }
     for definition in DEFINITIONS:
         performed = {name for name, effect in definition.effects.items() if not effect.recipients}
-        assert performed == WORKFLOW_EFFECTS, "an effect without recipients needs a handler"
+        assert performed == handled[definition.name], "an effect without recipients needs a handler"
         for name in definition.start_effects:
             assert name in definition.effects

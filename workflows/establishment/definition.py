@@ -292,6 +292,9 @@ ESTABLISHMENT = ProcessDefinition[Case](
             lambda case: [case.service_manager] if case.service_manager else [],
         ),
         "publish_contract": Effect[Case]("publish contract v1 in the artefact store"),
+        "start_lifecycle": Effect[Case](
+            "hand the service over to its lifecycle in Discovery (L1)", after_move=True
+        ),
     },
     transitions=(
         TransitionSpec[Case](
@@ -387,7 +390,12 @@ ESTABLISHMENT = ProcessDefinition[Case](
             "Publish contract v1; the service enters Discovery",
             requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED, PLAN_AGREED),
             guards=(SERVICE_ID_IS_NEW,),
-            effects=("publish_contract", "notify_service_manager", "notify_proposer"),
+            effects=(
+                "publish_contract",
+                "start_lifecycle",
+                "notify_service_manager",
+                "notify_proposer",
+            ),
         ),
         TransitionSpec[Case](
             "E11",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -23,15 +24,19 @@ with workflow.unsafe.imports_passed_through():
         OsomError,
     )
     from models.establishment import EstablishmentCase, NewServiceInput
+    from models.lifecycle import LifecycleInput
     from models.people import Directory
     from models.policy import Policy
     from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow
     from workflows.establishment.definition import ESTABLISHMENT, check_demand
+    from workflows.lifecycle.workflow import LifecycleWorkflow, lifecycle_workflow_id
 
 # Effects this workflow performs itself; every other effect is a notification (definition data).
-WORKFLOW_EFFECTS = frozenset({"publish_contract"})
+WORKFLOW_EFFECTS = frozenset({"publish_contract", "start_lifecycle"})
+# Cases that reached E10 before the hand-over existed replay without it.
+HANDOVER_PATCH = "establishment-starts-lifecycle"
 
 
 # A start input that fails validation (say, from the Web UI's form) fails the case with the
@@ -134,6 +139,37 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
         case.artefacts["service_contract"] = ref
         return ref
 
+    async def _start_lifecycle(self, actor: str, data: object) -> None:
+        """L1: the service's lifecycle starts in Discovery with contract v1. The workflow id is
+        the service's, so a retried step cannot start a second one."""
+        if not workflow.patched(HANDOVER_PATCH):
+            return
+        case = self._ready().case
+        assert case.contract is not None
+        service_id = case.contract.service_id
+        handover = LifecycleInput(
+            contract=case.contract,
+            contract_ref=case.artefacts["service_contract"],
+            started_by=actor,
+            budget=case.budget,
+            discovery_target=case.discovery_plan.target_end if case.discovery_plan else None,
+            policy=case.policy,
+            directory=case.directory,
+        )
+        try:
+            await workflow.start_child_workflow(
+                LifecycleWorkflow.run,
+                handover,
+                id=lifecycle_workflow_id(service_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"Lifecycle of {service_id} {case.contract.name}",
+            )
+        except WorkflowAlreadyStartedError as err:
+            raise GuardFailed(
+                f"{service_id} already has a lifecycle case; choose another service_id",
+                problems=[f"service/{service_id} exists"],
+            ) from err
+
     def _open(self, directory: Directory, policy: Policy) -> None:
         """Create the case and its engine (once, before any handler reads them)."""
         case = EstablishmentCase(
@@ -142,7 +178,10 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             directory=directory,
             policy=policy,
         )
-        effects = {"publish_contract": self._publish_contract}
+        effects = {
+            "publish_contract": self._publish_contract,
+            "start_lifecycle": self._start_lifecycle,
+        }
         assert set(effects) == WORKFLOW_EFFECTS
         self._engine = CaseEngine(ESTABLISHMENT, case, effects)
 

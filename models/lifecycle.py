@@ -1,0 +1,261 @@
+"""A service's life from discovery to decommissioned (DOMAIN §3, §9.1): input, commands, state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.assessment import GATE_FOR_STAGE, ReportSummary, Verdict
+from models.calendar import add_months
+from models.case_state import CaseState
+from models.commands import ArtefactRef
+from models.contract import (
+    BudgetAllocation,
+    MeasureKind,
+    MetricValue,
+    ServiceContract,
+)
+from models.criteria import AssessmentType
+from models.people import CaseRole, Directory, PersonId, Relations
+from models.policy import Policy
+from models.stages import LifecycleStage
+
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+# Values kept per metric in the case; every report stays in the artefact store.
+KEPT_METRIC_VALUES = 12
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DecommissionReason(StrEnum):
+    CANNOT_MEET_NEW_NEEDS = "CANNOT_MEET_NEW_NEEDS"
+    BETTER_SERVICE_EXISTS = "BETTER_SERVICE_EXISTS"
+    NEEDS_NO_LONGER_EXIST = "NEEDS_NO_LONGER_EXIST"
+    DISCOVERY_NOT_REQUIRED = "DISCOVERY_NOT_REQUIRED"
+    ALPHA_NO_SOLUTION = "ALPHA_NO_SOLUTION"
+    OTHER = "OTHER"
+
+
+class LifecycleInput(_Strict):
+    """How a service's lifecycle starts: handed over by its establishment (L1), onboarded as an
+    existing service (L2), or carried over from the previous run (continue-as-new)."""
+
+    contract: ServiceContract
+    contract_ref: ArtefactRef | None = None
+    started_by: PersonId
+    budget: BudgetAllocation | None = None
+    discovery_target: date | None = None
+    onboarded: bool = False
+    team: tuple[PersonId, ...] = ()
+    policy: Policy | None = None
+    directory: Directory | None = None
+    carried: LifecycleCase | None = None
+
+
+class GateDecision(_Strict):
+    """L3-L12: the published report the decision rests on, and the next phase's budget if it
+    comes with the decision."""
+
+    report: Annotated[str, Field(pattern=r"^SVC-\d{3,}-A\d{2,}$", description="assessment id")]
+    budget: BudgetAllocation | None = None
+
+
+class ReturnToDiscovery(_Strict):
+    """L9 (only when the policy allows it): a new discovery round with its budget."""
+
+    budget: BudgetAllocation
+    report: str | None = None
+
+
+class DecommissionDecision(_Strict):
+    """L5, L8, L14, L15: the reasons recorded in the contract (DOMAIN §3.5)."""
+
+    reason_codes: list[DecommissionReason] = Field(min_length=1)
+    narrative: Text
+    lessons: Text
+    migration_guidance: Text | None = None
+    report: str | None = Field(default=None, description="the gate report, if gate-driven")
+
+
+class DecommissionCompletion(_Strict):
+    """L16: finish; an Executive override of the dependency guard needs a reason."""
+
+    migration_guidance: Text | None = None
+    override_dependants: Text | None = None
+
+
+class ContractAlteration(_Strict):
+    """L17: the new content of the contract (the engine numbers and stamps the version)."""
+
+    contract: ServiceContract
+    rationale: Text
+
+
+class AssessmentRequest(_Strict):
+    """Ask for an assessment outside the automatic ones (an ad hoc one, or a gate again)."""
+
+    type: AssessmentType
+
+
+class MandateIssued(_Strict):
+    """L20: a change to the network that leaves the contract alone."""
+
+    id: Annotated[str, Field(pattern=r"^MAN-[\w-]+$")]
+    statement: Text
+
+
+class MandateAcknowledgement(_Strict):
+    id: Annotated[str, Field(pattern=r"^MAN-[\w-]+$")]
+
+
+class Mandate(_Strict):
+    id: str
+    statement: str
+    issued_by: str
+    issued_at: datetime
+    acknowledged_at: datetime | None = None
+
+
+class MetricReading(_Strict):
+    measure_id: str
+    value: float
+
+
+class MetricReport(_Strict):
+    """Values of the contract's measures for one period, reported by the Service Manager."""
+
+    period: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+    values: list[MetricReading] = Field(min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> MetricReport:
+        ids = [v.measure_id for v in self.values]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each measure is reported once per period")
+        return self
+
+
+class ContractChangeProposal(_Strict):
+    """What a Service Manager proposes; only the Executive alters the contract (L17)."""
+
+    summary: Text
+    proposed_contract: ServiceContract | None = None
+
+
+class OpenAssessment(_Strict):
+    assessment_id: str
+    type: AssessmentType
+    workflow_id: str
+    requested_at: datetime
+
+
+class LifecycleCase(CaseState):
+    """One service's durable state: also what a long-lived run carries into the next."""
+
+    contract: ServiceContract
+    state: str = LifecycleStage.DISCOVERY
+    onboarded_existing: bool = False
+    team: tuple[PersonId, ...] = ()
+    discovery_round: int = 1
+    alpha_round: int = 0
+    budgets: dict[LifecycleStage, BudgetAllocation] = Field(default_factory=dict)
+    discovery_target: date | None = None
+    phase_entered_at: datetime
+    assessments_requested: int = 0
+    open_assessments: dict[str, OpenAssessment] = Field(default_factory=dict)
+    reports: dict[str, ReportSummary] = Field(default_factory=dict)
+    last_assessed_at: datetime | None = None
+    last_live_result: Verdict | None = None
+    metric_values: dict[str, list[MetricValue]] = Field(default_factory=dict)
+    metrics_reported_since_check: bool = False
+    metric_misses: int = 0
+    mandates: list[Mandate] = Field(default_factory=list)
+    runs: int = 1
+
+    @property
+    def case_id(self) -> str:
+        return self.contract.service_id
+
+    @property
+    def title(self) -> str:
+        return f"{self.contract.service_id} {self.contract.name}"
+
+    @property
+    def service_id(self) -> str | None:
+        return self.contract.service_id
+
+    @property
+    def stage(self) -> LifecycleStage:
+        return LifecycleStage(self.state)
+
+    @property
+    def service_manager(self) -> str:
+        assert self.contract.service_manager is not None
+        return self.contract.service_manager
+
+    @property
+    def depends_on(self) -> list[str]:
+        return list(self.contract.dependencies or [])
+
+    def relations(self) -> Relations:
+        return {CaseRole.SERVICE_MANAGER: self.service_manager}
+
+    def gate_reports(self, kind: AssessmentType) -> list[ReportSummary]:
+        """Reports of ``kind`` published in the current phase, newest last."""
+        return [
+            r
+            for r in self.reports.values()
+            if r.type == kind and r.published_at >= self.phase_entered_at
+        ]
+
+    def contract_metric_ids(self) -> list[str]:
+        return [m.id for m in self.contract.metrics if m.kind == MeasureKind.CONTRACT]
+
+    @property
+    def next_assessment_due(self) -> datetime | None:
+        """When a live service is next reassessed: N months after the last assessment (or going
+        live), sooner after a NOT_MET (DOMAIN §9.1 T_LIVE_REASSESS)."""
+        if self.state != LifecycleStage.LIVE:
+            return None
+        policy = self.policy.lifecycle
+        months = (
+            policy.live_reassessment_after_not_met_months
+            if self.last_live_result == Verdict.NOT_MET
+            else policy.live_reassessment_months
+        )
+        return add_months(self.last_assessed_at or self.phase_entered_at, months)
+
+    def facts(self) -> dict[str, str]:
+        facts = {
+            "Phase": self.state,
+            "Service Manager": self.service_manager,
+            "Contract": f"v{self.contract.version}",
+        }
+        if self.state in (LifecycleStage.DISCOVERY, LifecycleStage.ALPHA):
+            facts["Round"] = str(
+                self.discovery_round if self.state == LifecycleStage.DISCOVERY else self.alpha_round
+            )
+        if self.budgets:
+            facts["Budgets"] = ", ".join(
+                f"{phase} £{b.amount_gbp:,}" for phase, b in self.budgets.items()
+            )
+        if self.open_assessments:
+            facts["Open assessments"] = ", ".join(
+                f"{a.assessment_id} ({a.type})" for a in self.open_assessments.values()
+            )
+        if self.next_assessment_due:
+            facts["Next assessment due"] = f"{self.next_assessment_due:%Y-%m-%d}"
+        if self.last_assessed_at:
+            facts["Last assessed"] = f"{self.last_assessed_at:%Y-%m-%d} ({self.last_live_result})"
+        if self.onboarded_existing:
+            facts["Onboarded"] = "existing service (L2)"
+        return facts
+
+
+GATE_TYPES = frozenset(GATE_FOR_STAGE.values())
+LifecycleInput.model_rebuild()

@@ -1,0 +1,157 @@
+"""The durable workflow of one assessment, a child of its service's lifecycle (DOMAIN §9.2).
+
+It is requested by the lifecycle (at a gate, on the live cadence, or when someone asks), runs its
+own deadlines, and when the report is published (or the assessment cancelled) it tells the
+lifecycle, which keeps the report for the Executive's gate decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from models.assessment import (
+        AssessmentCase,
+        AssessmentInput,
+        AssessmentOutcome,
+        AssessmentReport,
+        AssessorEntry,
+        ReportCriterion,
+        ReportPublication,
+        ReportSummary,
+    )
+    from models.commands import ArtefactRef
+    from models.criteria import CATALOGUE
+    from models.people import ActingAs
+    from workflows._case import CaseEngine
+    from workflows._handlers import CaseWorkflow
+    from workflows.assessment.definition import ASSESSMENT, report_result
+
+WORKFLOW_EFFECTS = frozenset({"publish_report"})
+# The signal the lifecycle receives when an assessment ends.
+CONCLUDED_SIGNAL = "assessment_concluded"
+
+
+@workflow.defn(name="Assessment", failure_exception_types=[ValidationError])
+class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
+    """One assessment of one service, from requested to report published (or cancelled)."""
+
+    DEFINITION = ASSESSMENT
+
+    @workflow.init
+    def __init__(self, input: AssessmentInput) -> None:
+        super().__init__()
+        self._input = input
+        case = AssessmentCase(request=input, directory=input.directory, policy=input.policy)
+        effects = {"publish_report": self._publish_report}
+        assert set(effects) == WORKFLOW_EFFECTS
+        self._engine = CaseEngine(ASSESSMENT, case, effects)
+        self._opened = True  # everything it needs came with the request
+
+    @workflow.run
+    async def run(self, input: AssessmentInput) -> AssessmentOutcome:
+        engine = self._ready()
+        case = engine.case
+        requester = ActingAs(person=input.requested_by, role="lifecycle")
+        engine.audit(requester, "assessment_requested", "", case.state, "accepted", input.reason)
+        engine.enter_state(case.state)
+        engine.run_effects(
+            ASSESSMENT.start_effects,
+            f"Assessment requested: {case.title}",
+            f"{input.reason}\nBook a date and a panel (assessment_scheduled).",
+        )
+        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        outcome = self._outcome()
+        try:
+            lifecycle = workflow.get_external_workflow_handle(input.lifecycle_workflow_id)
+            await lifecycle.signal(CONCLUDED_SIGNAL, outcome)
+        except FailureError:  # the service's case has ended; the report stays in the store
+            workflow.logger.warning(
+                "assessment.lifecycle_gone", extra={"lifecycle": input.lifecycle_workflow_id}
+            )
+        return outcome
+
+    @workflow.signal(
+        name="service_closed",
+        description="From the lifecycle: the service was decommissioned, close this assessment.",
+    )
+    async def service_closed(self, reason: str) -> None:
+        engine = self._ready()
+        async with engine.lock:
+            if not ASSESSMENT.state(engine.case.state).terminal:
+                await engine.fire_automatic("service_closed", None, reason)
+
+    async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
+        """A7: the report with every field of DOMAIN §7.5, written as a readable document."""
+        engine = self._ready()
+        case = engine.case
+        assert isinstance(data, ReportPublication)
+        assert case.schedule is not None
+        request = case.request
+        names = {p.id: p.name for p in case.directory.people}
+        result = report_result(case, data)
+        report = AssessmentReport(
+            assessment_id=request.assessment_id,
+            assessment_type=request.type,
+            service_id=request.service_id,
+            service_name=request.service_name,
+            assessment_date=case.held_at or case.schedule.date,
+            result=result,
+            result_rule=case.policy.assessment.overall_result_rule,
+            result_overridden=data.result_override is not None,
+            stage=request.stage,
+            service_manager=request.service_manager,
+            service_contract_ref=f"{request.service_id}@v{case.contract_version} "
+            f"({request.contract.markdown_path})",
+            contract_version=case.contract_version or request.contract.version,
+            assessors=[
+                AssessorEntry(
+                    person=p.person,
+                    name=names.get(p.person, p.person),
+                    role="LEAD_ASSESSOR" if p.lead else "ASSESSOR",
+                )
+                for p in case.schedule.panel
+            ],
+            criteria=[
+                ReportCriterion(**d.model_dump(), name=CATALOGUE[d.code]) for d in case.decisions
+            ],
+            lifecycle_decision=data.lifecycle_decision,
+            overall_rationale=data.overall_rationale,
+            actions=data.actions,
+            published_at=workflow.now(),
+            published_by=actor,
+        )
+        folder = f"service/{request.service_id}/assessments/{request.assessment_id}"
+        ref = await engine.store(folder, "assessment_report", 1, report)
+        case.report = report
+        case.artefacts["assessment_report"] = ref
+        return ref
+
+    def _outcome(self) -> AssessmentOutcome:
+        case = self._ready().case
+        ref = case.artefacts.get("assessment_report")
+        if case.state != "PUBLISHED" or case.report is None or ref is None:
+            return AssessmentOutcome(
+                assessment_id=case.case_id, service_id=case.request.service_id, state="CANCELLED"
+            )
+        report = case.report
+        return AssessmentOutcome(
+            assessment_id=case.case_id,
+            service_id=case.request.service_id,
+            state="PUBLISHED",
+            report=ReportSummary(
+                assessment_id=report.assessment_id,
+                type=report.assessment_type,
+                stage=report.stage,
+                result=report.result,
+                lifecycle_decision=report.lifecycle_decision,
+                published_at=report.published_at,
+                report=ref,
+            ),
+        )

@@ -1,0 +1,437 @@
+"""The durable workflow of one service, from discovery to decommissioned (DOMAIN §9.1).
+
+It starts when an establishment case publishes contract v1 (L1) or when the Executive onboards an
+existing service (L2). It requests an assessment child at each gate and on the live cadence, keeps
+the reports they publish, and moves only on the Executive's decisions. A service lives for years,
+so each run hands its state to the next (continue-as-new) before its history grows large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from activities.directory import CaseContext
+    from models.assessment import (
+        GATE_FOR_STAGE,
+        AssessmentInput,
+        AssessmentOutcome,
+        AssessmentReport,
+    )
+    from models.commands import ArtefactRef
+    from models.contract import ContractCheckpoint
+    from models.criteria import AssessmentType
+    from models.errors import DirectoryUnavailable, GuardFailed, OsomError
+    from models.lifecycle import (
+        AssessmentRequest,
+        LifecycleCase,
+        LifecycleInput,
+        OpenAssessment,
+    )
+    from models.people import ActingAs, Delegation, Directory, Permit, Role
+    from models.policy import Policy
+    from models.stages import LifecycleStage
+    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
+    from workflows._errors import refusal
+    from workflows._handlers import CaseWorkflow
+    from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
+    from workflows.lifecycle.definition import LIFECYCLE, LIVE_TYPES
+
+WORKFLOW_EFFECTS = frozenset(
+    {
+        "publish_contract",
+        "request_gate_assessment",
+        "request_assessment",
+        "close_assessments",
+        "request_live_assessment",
+        "check_metric_reports",
+    }
+)
+# A run hands over to the next once its history reaches this many events (or the server
+# suggests it): well under Temporal's limits, and quick to replay.
+MAX_RUN_EVENTS = 1_000
+# The audit entries a run carries over; older ones are archived in the artefact store.
+CARRIED_AUDIT = 50
+ONBOARDERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM, delegation=Delegation.ONBOARD_SERVICE))
+
+
+def lifecycle_workflow_id(service_id: str) -> str:
+    return f"service/{service_id}"
+
+
+class LifecycleOutcome(BaseModel):
+    service_id: str
+    state: str
+    contract: ArtefactRef | None
+
+
+class AuditArchive(BaseModel):
+    run: int
+    entries: list[dict[str, object]]
+
+
+@workflow.defn(name="ServiceLifecycle", failure_exception_types=[ValidationError])
+class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
+    """One service's whole life: phases, gates, budgets, contract versions, assessments."""
+
+    DEFINITION = LIFECYCLE
+
+    @workflow.init
+    def __init__(self, input: LifecycleInput) -> None:
+        super().__init__()
+        self._input = input
+        self._handing_over = False
+        if input.carried is not None:
+            self._open(input.carried)
+        elif input.policy is not None and input.directory is not None:
+            self._open(self._new_case(input.directory, input.policy))
+
+    @workflow.run
+    async def run(self, input: LifecycleInput) -> LifecycleOutcome:
+        expected_id = lifecycle_workflow_id(input.contract.service_id)
+        if workflow.info().workflow_id != expected_id:
+            raise refusal(
+                GuardFailed(
+                    f"a service's lifecycle id is {expected_id}, not {workflow.info().workflow_id}",
+                    problems=["workflow id must be service/<service id>"],
+                )
+            )
+        if self._engine is None:
+            context = await self._load_context()
+            self._open(
+                self._new_case(input.directory or context.directory, input.policy or context.policy)
+            )
+        engine = self._ready()
+        if input.carried is None:
+            await self._begin(engine, input)
+        else:
+            engine.enter_state(engine.case.state)
+        self._opened = True
+        await asyncio.gather(
+            engine.keep_deadlines(), engine.deliver_notifications(), self._hand_over_when_long()
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        case = engine.case
+        return LifecycleOutcome(
+            service_id=case.contract.service_id,
+            state=case.state,
+            contract=case.artefacts.get("service_contract"),
+        )
+
+    async def _begin(self, engine: CaseEngine[LifecycleCase], input: LifecycleInput) -> None:
+        """L1 (handed over by establishment) or L2 (an existing service onboarded)."""
+        case = engine.case
+        try:
+            acting = self._check_start(case, input)
+            if input.contract_ref is None:
+                await self._publish_contract(input.started_by, None)
+            else:
+                case.artefacts["service_contract"] = input.contract_ref
+        except OsomError as err:
+            self._refused = err
+            raise refusal(err) from err
+        trigger = "existing_service_onboarded" if input.onboarded else "service_established"
+        engine.audit(acting, trigger, "", case.state, "accepted", reason=None)
+        engine.enter_state(case.state)
+        engine.notify(
+            "info",
+            [case.service_manager, case.directory.executive.id],
+            f"{case.title} is in {case.state}",
+            f"Contract v{case.contract.version} published; the {case.state} phase has begun.",
+        )
+        if case.stage in GATE_FOR_STAGE:
+            await self._request(GATE_FOR_STAGE[case.stage], SYSTEM.person, f"{case.state} began")
+
+    def _check_start(self, case: LifecycleCase, input: LifecycleInput) -> ActingAs:
+        if not input.onboarded:
+            # Handed over by an establishment case, which checked who published contract v1.
+            return ActingAs(person=input.started_by, role="EXEC (via establishment)")
+        acting = case.directory.authorise(
+            input.started_by, ONBOARDERS, {}, "onboard an existing service (L2)"
+        )
+        problems = case.contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
+        if case.contract.service_manager is None:
+            problems.append("service_manager")
+        if input.budget is None:
+            problems.append("budget (the service's current budget)")
+        if problems:
+            raise GuardFailed(
+                "L2 existing_service_onboarded needs: " + "; ".join(problems), problems=problems
+            )
+        return acting
+
+    async def _load_context(self) -> CaseContext:
+        try:
+            context: CaseContext = await workflow.execute_activity(
+                "load_case_context",
+                result_type=CaseContext,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="load the directory and the policy in force",
+            )
+        except ActivityError as err:
+            self._refused = DirectoryUnavailable(
+                f"the case could not load its directory and policy: {err.cause}"
+            )
+            raise refusal(self._refused) from err
+        return context
+
+    # -- from the assessments -----------------------------------------------------------------
+
+    @workflow.signal(
+        name=CONCLUDED_SIGNAL,
+        description="From an assessment child: its report was published, or it was cancelled.",
+    )
+    async def assessment_concluded(self, outcome: AssessmentOutcome) -> None:
+        engine = await self._signalled_engine()
+        if engine is None:
+            return
+        async with engine.lock:
+            case = engine.case
+            expected = case.open_assessments.get(outcome.assessment_id)
+            if expected is None or outcome.service_id != case.contract.service_id:
+                workflow.logger.warning(
+                    "assessment.unexpected", extra={"assessment_id": outcome.assessment_id}
+                )
+                return
+            summary = outcome.report
+            if summary is not None and not await self._report_matches(outcome, expected):
+                return
+            del case.open_assessments[outcome.assessment_id]
+            if summary is None:
+                engine.audit(
+                    SYSTEM,
+                    "assessment_cancelled",
+                    case.state,
+                    case.state,
+                    "system",
+                    f"{outcome.assessment_id} ({expected.type}) ended without a report",
+                )
+                await engine.settle()
+                return
+            case.reports[summary.assessment_id] = summary
+            reason = (
+                f"{summary.assessment_id} {summary.type} report published: {summary.result}, "
+                f"{summary.lifecycle_decision}"
+            )
+            if case.stage == LifecycleStage.LIVE and summary.type in LIVE_TYPES:
+                await engine.fire_automatic("periodic_assessment_recorded", summary, reason)
+                return
+            engine.audit(
+                SYSTEM, "assessment_report_published", case.state, case.state, "system", reason
+            )
+            engine.notify(
+                "info",
+                [case.directory.executive.id, case.service_manager],
+                f"{case.title}: {summary.type} report published — {summary.lifecycle_decision}",
+                f"{reason}\nThe Executive decides the move citing {summary.assessment_id}.",
+            )
+            await engine.settle()
+
+    async def _report_matches(self, outcome: AssessmentOutcome, expected: OpenAssessment) -> bool:
+        """The report named in the signal is the one in the store, for this assessment."""
+        summary = outcome.report
+        assert summary is not None
+        try:
+            content = await workflow.execute_activity(
+                "read_artefact",
+                summary.report,
+                result_type=dict,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"check the report of {outcome.assessment_id}",
+            )
+            report = AssessmentReport.model_validate(content)
+        except (ActivityError, ValidationError) as err:
+            workflow.logger.warning("assessment.report_unreadable", extra={"error": str(err)})
+            return False
+        return (
+            report.assessment_id == expected.assessment_id
+            and report.assessment_type == expected.type == summary.type
+            and report.result == summary.result
+            and report.lifecycle_decision == summary.lifecycle_decision
+        )
+
+    # -- this process's own steps -------------------------------------------------------------
+
+    async def _publish_contract(self, actor: str, data: object) -> ArtefactRef:
+        """The next contract version, stamped with the phase the service is now in."""
+        engine = self._ready()
+        case = engine.case
+        published = case.artefacts.get("service_contract")
+        version = published.version + 1 if published else max(case.contract.version, 1)
+        contract = case.contract.model_copy(
+            update={
+                "version": version,
+                "published_at": workflow.now(),
+                "published_by": actor,
+                "lifecycle_stage": case.stage,
+                "onboarded_existing": case.onboarded_existing,
+            }
+        )
+        ref = await engine.store(
+            lifecycle_workflow_id(contract.service_id), "service_contract", version, contract
+        )
+        case.contract = contract
+        case.artefacts["service_contract"] = ref
+        return ref
+
+    async def _request_gate(self, actor: str, data: object) -> None:
+        case = self._ready().case
+        kind = GATE_FOR_STAGE.get(case.stage)
+        if kind is not None:
+            await self._request(kind, actor, f"{case.state} round began")
+
+    async def _request_asked(self, actor: str, data: object) -> None:
+        assert isinstance(data, AssessmentRequest)
+        await self._request(data.type, actor, f"requested by {actor}")
+
+    async def _request_live(self, actor: str, data: object) -> None:
+        case = self._ready().case
+        if case.stage == LifecycleStage.LIVE:
+            await self._request(AssessmentType.LIVE_PERIODIC, actor, "periodic live assessment due")
+
+    async def _request(self, kind: AssessmentType, actor: str, reason: str) -> None:
+        """Start an assessment child; it outlives this run if the service continues as new."""
+        engine = self._ready()
+        case = engine.case
+        if any(a.type == kind for a in case.open_assessments.values()):
+            return
+        contract = case.artefacts.get("service_contract")
+        assert contract is not None
+        case.assessments_requested += 1
+        assessment_id = f"{case.contract.service_id}-A{case.assessments_requested:02d}"
+        request = AssessmentInput(
+            assessment_id=assessment_id,
+            service_id=case.contract.service_id,
+            service_name=case.contract.name,
+            type=kind,
+            stage=case.stage,
+            service_manager=case.service_manager,
+            team=case.team,
+            contract=contract,
+            requested_by=actor,
+            reason=reason,
+            lifecycle_workflow_id=workflow.info().workflow_id,
+            policy=case.policy,
+            directory=case.directory,
+        )
+        try:
+            await workflow.start_child_workflow(
+                AssessmentWorkflow.run,
+                request,
+                id=request.workflow_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"{kind} assessment of {case.title}",
+            )
+        except WorkflowAlreadyStartedError as err:
+            raise OsomError(f"assessment {assessment_id} already exists") from err
+        case.open_assessments[assessment_id] = OpenAssessment(
+            assessment_id=assessment_id,
+            type=kind,
+            workflow_id=request.workflow_id,
+            requested_at=workflow.now(),
+        )
+
+    async def _close_assessments(self, actor: str, data: object) -> None:
+        case = self._ready().case
+        for assessment in case.open_assessments.values():
+            child = workflow.get_external_workflow_handle(assessment.workflow_id)
+            await child.signal("service_closed", f"{case.title} is {case.state}")
+        case.open_assessments.clear()
+
+    async def _check_metric_reports(self, actor: str, data: object) -> None:
+        """The reporting period ended: flag it to the SM if nothing came, escalate repeats."""
+        engine = self._ready()
+        case = engine.case
+        if case.metrics_reported_since_check:
+            case.metrics_reported_since_check = False
+            return
+        case.metric_misses += 1
+        escalate = case.metric_misses >= case.policy.lifecycle.metric_misses_before_escalation
+        to = [case.service_manager] + ([case.directory.executive.id] if escalate else [])
+        engine.notify(
+            "escalation" if escalate else "reminder",
+            to,
+            f"{'ESCALATED: ' if escalate else ''}No contract metric values reported for "
+            f"{case.contract.service_id} ({case.metric_misses} period(s) in a row)",
+            f"{case.title}: submit a metric_report for the period just ended.",
+        )
+
+    # -- a long life in bounded runs ----------------------------------------------------------
+
+    async def _hand_over_when_long(self) -> None:
+        """Continue as new once the history is long, at a quiet moment, carrying the case."""
+        engine = self._ready()
+        await workflow.wait_condition(
+            lambda: (
+                engine.definition.state(engine.case.state).terminal
+                or workflow.info().get_current_history_length() > MAX_RUN_EVENTS
+                or workflow.info().is_continue_as_new_suggested()
+            )
+        )
+        if engine.definition.state(engine.case.state).terminal:
+            return
+        self._handing_over = True
+        async with engine.lock:
+            await workflow.wait_condition(
+                lambda: workflow.all_handlers_finished() and not engine.has_queued_notifications()
+            )
+            case = engine.case
+            await self._archive_audit(engine)
+            case.runs += 1
+            carried = LifecycleInput(
+                contract=case.contract, started_by=self._input.started_by, carried=case
+            )
+        workflow.continue_as_new(carried)
+
+    async def _archive_audit(self, engine: CaseEngine[LifecycleCase]) -> None:
+        case = engine.case
+        if len(case.audit) <= CARRIED_AUDIT:
+            return
+        older = case.audit[:-CARRIED_AUDIT]
+        archive = AuditArchive(run=case.runs, entries=[e.model_dump(mode="json") for e in older])
+        folder = f"{lifecycle_workflow_id(case.contract.service_id)}/audit"
+        await engine.store(folder, "audit_log", case.runs, archive)
+        case.audit = case.audit[-CARRIED_AUDIT:]
+
+    # -- opening the case ---------------------------------------------------------------------
+
+    def _new_case(self, directory: Directory, policy: Policy) -> LifecycleCase:
+        input = self._input
+        stage = input.contract.lifecycle_stage if input.onboarded else LifecycleStage.DISCOVERY
+        budgets = {input.budget.phase: input.budget} if input.budget else {}
+        return LifecycleCase(
+            contract=input.contract,
+            state=stage,
+            onboarded_existing=input.onboarded,
+            team=input.team,
+            budgets=budgets,
+            discovery_target=input.discovery_target,
+            phase_entered_at=workflow.now() - timedelta(seconds=1),
+            directory=directory,
+            policy=policy,
+        )
+
+    def _open(self, case: LifecycleCase) -> None:
+        effects = {
+            "publish_contract": self._publish_contract,
+            "request_gate_assessment": self._request_gate,
+            "request_assessment": self._request_asked,
+            "close_assessments": self._close_assessments,
+            "request_live_assessment": self._request_live,
+            "check_metric_reports": self._check_metric_reports,
+        }
+        assert set(effects) == WORKFLOW_EFFECTS
+        self._engine = CaseEngine(LIFECYCLE, case, effects)
+
+    def _starting_identity(self) -> tuple[str, str]:
+        contract = self._input.contract
+        return contract.service_id, f"{contract.service_id} {contract.name}"
