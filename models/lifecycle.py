@@ -166,6 +166,9 @@ class LifecycleCase(CaseState):
     budgets: dict[LifecycleStage, BudgetAllocation] = Field(default_factory=dict)
     discovery_target: date | None = None
     phase_entered_at: datetime
+    # Reports count for the current phase or round only if their assessment was requested after
+    # it began: assessment numbers above this one (clock-independent).
+    round_begins_after: int = 0
     assessments_requested: int = 0
     open_assessments: dict[str, OpenAssessment] = Field(default_factory=dict)
     reports: dict[str, ReportSummary] = Field(default_factory=dict)
@@ -210,8 +213,16 @@ class LifecycleCase(CaseState):
         return [
             r
             for r in self.reports.values()
-            if r.type == kind and r.published_at >= self.phase_entered_at
+            if r.type == kind and self.in_this_round(r.assessment_id)
         ]
+
+    def in_this_round(self, assessment_id: str) -> bool:
+        return assessment_number(assessment_id) > self.round_begins_after
+
+    def begin_round(self, at: datetime) -> None:
+        """A new phase or round: earlier reports no longer count for its gate."""
+        self.phase_entered_at = at
+        self.round_begins_after = self.assessments_requested
 
     def contract_metric_ids(self) -> list[str]:
         return [m.id for m in self.contract.metrics if m.kind == MeasureKind.CONTRACT]
@@ -258,4 +269,11 @@ class LifecycleCase(CaseState):
 
 
 GATE_TYPES = frozenset(GATE_FOR_STAGE.values())
+
+
+def assessment_number(assessment_id: str) -> int:
+    """The sequence number in an assessment id (SVC-007-A03 is 3)."""
+    return int(assessment_id.rsplit("-A", 1)[1])
+
+
 LifecycleInput.model_rebuild()

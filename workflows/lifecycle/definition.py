@@ -99,7 +99,7 @@ def report_guard(
         problems = []
         if report.type != kind:
             problems.append(f"report {cited} is a {report.type} report; this needs {kind}")
-        elif report.published_at < case.phase_entered_at:
+        elif not case.in_this_round(cited):
             problems.append(f"report {cited} is from an earlier phase or round")
         if report.lifecycle_decision not in decisions:
             wanted = " or ".join(sorted(decisions))
@@ -304,7 +304,7 @@ def _new_round(phase: Stage) -> Any:
             case.discovery_target = None  # later rounds use the policy's working days
         else:
             case.alpha_round += 1
-        case.phase_entered_at = _now(case)
+        case.begin_round(_now(case))
 
     return record
 
@@ -315,7 +315,7 @@ def _record_progress(case: Case, data: Any, actor: str) -> None:
         case.budgets[target] = data.budget
     if target == Stage.ALPHA:
         case.alpha_round = 1
-    case.phase_entered_at = case.as_of or case.phase_entered_at
+    case.begin_round(_now(case))
 
 
 def _record_decommission(case: Case, data: Any, actor: str) -> None:
@@ -330,7 +330,7 @@ def _record_decommission(case: Case, data: Any, actor: str) -> None:
             "migration_guidance": data.migration_guidance or case.contract.migration_guidance,
         }
     )
-    case.phase_entered_at = case.as_of or case.phase_entered_at
+    case.begin_round(_now(case))
 
 
 def _record_alteration(case: Case, data: Any, actor: str) -> None:
@@ -376,7 +376,7 @@ def _record_metrics(case: Case, data: Any, actor: str) -> None:
 
 def _record_reassessment(case: Case, data: Any, actor: str) -> None:
     """Reports count from now on: the reassessment's, not the NOT_MET one just decided."""
-    case.phase_entered_at = _now(case)
+    case.begin_round(_now(case))
 
 
 def _record_periodic(case: Case, data: Any, actor: str) -> None:

@@ -1,0 +1,182 @@
+"""Driving lifecycle and assessment cases in tests, through the client code the CLI uses."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from models.assessment import Verdict
+from models.audit import AuditEntry
+from models.case_view import CaseStatus
+from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.criteria import AssessmentType
+from models.errors import OsomError
+from osom import cases
+from tests.examples import artefact
+from tests.workflows.conftest import Engine
+from tests.workflows.driver import Case
+from workflows._clock import add_working_days
+
+POLL = 0.05
+
+
+class Tracked:
+    """A running case of any process: commands, status, audit log, its virtual clock."""
+
+    def __init__(self, engine: Engine, workflow_id: str) -> None:
+        self.engine = engine
+        self.workflow_id = workflow_id
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.engine.client.get_workflow_handle(self.workflow_id)
+
+    async def decide(
+        self,
+        trigger: str,
+        actor: str,
+        data: dict[str, Any] | None = None,
+        reason: str | None = None,
+        decision_id: str | None = None,
+    ) -> CommandResult:
+        decision = Decision(
+            decision_id=decision_id or uuid.uuid4().hex,
+            trigger=trigger,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+        )
+        return await cases.decide(self.engine.client, self.workflow_id, decision)
+
+    async def submit(self, kind: str, actor: str, content: dict[str, Any]) -> CommandResult:
+        submission = ArtefactSubmission(
+            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=content
+        )
+        return await cases.submit(self.engine.client, self.workflow_id, submission)
+
+    async def status(self) -> CaseStatus:
+        return await cases.status(self.engine.client, self.workflow_id)
+
+    async def audit_log(self) -> list[AuditEntry]:
+        return await cases.audit_log(self.engine.client, self.workflow_id)
+
+    async def until(self, holds: Callable[[CaseStatus], bool], what: str) -> CaseStatus:
+        """The status once ``holds`` is true (signals between cases arrive a moment later)."""
+        status = None
+        for _ in range(200):
+            try:
+                status = await self.status()
+            except OsomError:  # not started yet
+                status = None
+            if status is not None and holds(status):
+                return status
+            await asyncio.sleep(POLL)
+        raise AssertionError(f"{self.workflow_id} never reached: {what}; last status {status}")
+
+    async def now(self) -> datetime:
+        """The case's virtual time: the time of its latest audit entry."""
+        return (await self.audit_log())[-1].at
+
+    async def skip(self, duration: timedelta) -> None:
+        await self.engine.env.fast_forward(self.handle, duration)
+
+
+class Service(Tracked):
+    def __init__(self, engine: Engine, service_id: str) -> None:
+        super().__init__(engine, f"service/{service_id}")
+        self.service_id = service_id
+        self.requested = 0
+
+    async def next_assessment(self, kind: AssessmentType) -> Assessment:
+        """The assessment the lifecycle requests next (ids count up per service)."""
+        self.requested += 1
+        assessment = Assessment(
+            self.engine, f"assessment/{self.service_id}-A{self.requested:02d}", self, kind
+        )
+        status = await assessment.until(lambda s: s.state == "REQUESTED", "requested")
+        assert status.facts["Type"] == kind
+        return assessment
+
+    async def alter_contract(self, example: str) -> CommandResult:
+        data = artefact(example)
+        data["contract"]["service_id"] = self.service_id
+        return await self.decide("contract_altered", "P-001", data=data)
+
+    async def report_metrics(self, period: str) -> CommandResult:
+        data = artefact("metric-report.yaml")
+        data["period"] = period
+        return await self.submit("metric_report", "P-013", data)
+
+
+class Assessment(Tracked):
+    def __init__(self, engine: Engine, workflow_id: str, service: Service, kind: str) -> None:
+        super().__init__(engine, workflow_id)
+        self.service = service
+        self.kind = kind
+
+    @property
+    def assessment_id(self) -> str:
+        return self.workflow_id.split("/", 1)[1]
+
+    async def schedule(self, in_working_days: int = 10) -> datetime:
+        data = artefact("assessment-schedule.yaml")
+        date = add_working_days(await self.now(), in_working_days)
+        data["date"] = date.isoformat()
+        await self.decide("assessment_scheduled", "P-004", data=data)
+        return date
+
+    async def run_through(
+        self,
+        decision: str,
+        *,
+        not_met: tuple[str, ...] = (),
+        override: Verdict | None = None,
+        rationale: str | None = None,
+    ) -> str:
+        """Schedule, publish the agenda, hold it, record decisions and publish the report;
+        return the report's assessment id once the lifecycle has it."""
+        date = await self.schedule()
+        await self.decide("agenda_published", "P-004")
+        await self.skip(date - await self.now() + timedelta(minutes=1))
+        await self.decide("assessment_held", "P-004", data={"service_manager_attended": True})
+        criteria = (await self.status()).facts["Criteria"].split(", ")
+        await self.decide(
+            "decisions_recorded",
+            "P-003",
+            data={
+                "criteria": [
+                    {
+                        "code": code,
+                        "decision": "NOT_MET" if code in not_met else "MET",
+                        "done_well": f"{code}: evidence shown",
+                        "to_improve": f"{code}: keep testing with users",
+                    }
+                    for code in criteria
+                ]
+            },
+        )
+        publication: dict[str, Any] = {"lifecycle_decision": decision}
+        if override is not None:
+            publication |= {"result_override": override, "overall_rationale": rationale}
+        await self.decide("report_published", "P-004", data=publication)
+        await self.service.until(
+            lambda s: self.assessment_id not in s.facts.get("Open assessments", ""),
+            f"{self.assessment_id} reported",
+        )
+        return self.assessment_id
+
+
+async def established_service(engine: Engine, number: str) -> Service:
+    """A proposal taken through establishment (E1-E10): its service is in Discovery."""
+    case = await Case.start(engine, number)
+    await case.to_ready()
+    await case.submit("discovery-plan.yaml", "P-013", "discovery_plan")
+    await case.decide("service_established", "P-001")
+    service = Service(engine, case.service_id)
+    await service.until(lambda s: s.state == "DISCOVERY", "in discovery")
+    return service
