@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from temporalio.client import WorkflowHandle
 
 from activities.directory import load_directory
 from models.audit import AuditEntry
 from models.case_view import CaseStatus, EstablishmentOutcome
 from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.errors import OsomError
 from models.establishment import NewServiceInput
 from models.policy import Policy
 from models.proposal import Proposal
@@ -27,10 +31,88 @@ def proposal_numbered(number: str) -> Proposal:
     return Proposal.model_validate(data)
 
 
-class Case:
+class Tracked:
+    """A running case of any process: commands, status, audit log, its virtual clock."""
+
     def __init__(self, engine: Engine, workflow_id: str) -> None:
         self.engine = engine
         self.workflow_id = workflow_id
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return self.engine.client.get_workflow_handle(self.workflow_id)
+
+    async def decide(
+        self,
+        trigger: str,
+        actor: str,
+        data: dict[str, Any] | None = None,
+        reason: str | None = None,
+        decision_id: str | None = None,
+    ) -> CommandResult:
+        decision = Decision(
+            decision_id=decision_id or uuid.uuid4().hex,
+            trigger=trigger,
+            actor=actor,
+            reason=reason,
+            data=data or {},
+        )
+        return await cases.decide(self.engine.client, self.workflow_id, decision)
+
+    async def submit_artefact(
+        self, kind: str, actor: str, content: dict[str, Any]
+    ) -> CommandResult:
+        submission = ArtefactSubmission(
+            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=content
+        )
+        return await cases.submit(self.engine.client, self.workflow_id, submission)
+
+    async def status(self) -> CaseStatus:
+        return await cases.status(self.engine.client, self.workflow_id)
+
+    async def audit_log(self) -> list[AuditEntry]:
+        return await cases.audit_log(self.engine.client, self.workflow_id)
+
+    async def until(self, holds: Callable[[CaseStatus], bool], what: str) -> CaseStatus:
+        """The status once ``holds`` is true (signals between cases arrive a moment later)."""
+        status = None
+        for _ in range(200):
+            try:
+                status = await self.status()
+            except OsomError:  # not started yet
+                status = None
+            if status is not None and holds(status):
+                return status
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{self.workflow_id} never reached: {what}; last status {status}")
+
+    async def now(self) -> datetime:
+        """The case's virtual time: the time of its latest audit entry."""
+        return (await self.audit_log())[-1].at
+
+    async def skip(self, duration: timedelta) -> None:
+        await self.engine.env.fast_forward(self.handle, duration)
+
+    async def settled_history_length(self) -> int:
+        """The history's length once the case is idle: the notifications a command queues are
+        sent just after it, so wait for them before counting."""
+        previous = -1
+        for _ in range(100):
+            described = await self.handle.describe()
+            length = described.raw_description.workflow_execution_info.history_length
+            idle = not described.raw_description.pending_activities
+            if idle and length == previous:
+                return length
+            previous = length
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{self.workflow_id} never became idle")
+
+    async def history_length(self) -> int:
+        return len([event async for event in self.handle.fetch_history_events()])
+
+
+class Case(Tracked):
+    """An establishment case (one proposal)."""
 
     @classmethod
     async def start(
@@ -66,24 +148,6 @@ class Case:
     def handle(self) -> WorkflowHandle[NewServiceWorkflow, EstablishmentOutcome]:
         return self.engine.client.get_workflow_handle_for(NewServiceWorkflow.run, self.workflow_id)
 
-    async def decide(
-        self,
-        trigger: str,
-        actor: str,
-        *,
-        data: dict[str, Any] | None = None,
-        reason: str | None = None,
-        decision_id: str | None = None,
-    ) -> CommandResult:
-        decision = Decision(
-            decision_id=decision_id or uuid.uuid4().hex,
-            trigger=trigger,
-            actor=actor,
-            reason=reason,
-            data=data or {},
-        )
-        return await cases.decide(self.engine.client, self.workflow_id, decision)
-
     @property
     def service_id(self) -> str:
         """Each test case establishes its own service, so published contracts never collide."""
@@ -98,9 +162,6 @@ class Case:
         )
         return await cases.submit(self.engine.client, self.workflow_id, submission)
 
-    async def status(self) -> CaseStatus:
-        return await cases.status(self.engine.client, self.workflow_id)
-
     async def wait_until_started(self) -> None:
         """The case has loaded its directory and policy (its first audit entry exists)."""
         for _ in range(200):
@@ -108,26 +169,6 @@ class Case:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError(f"{self.workflow_id} did not start")
-
-    async def audit_log(self) -> list[AuditEntry]:
-        return await cases.audit_log(self.engine.client, self.workflow_id)
-
-    async def settled_history_length(self) -> int:
-        """The history's length once the case is idle: the notifications a command queues are
-        sent just after it, so wait for them before counting."""
-        previous = -1
-        for _ in range(100):
-            described = await self.handle.describe()
-            length = described.raw_description.workflow_execution_info.history_length
-            idle = not described.raw_description.pending_activities
-            if idle and length == previous:
-                return length
-            previous = length
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"{self.workflow_id} never became idle")
-
-    async def history_length(self) -> int:
-        return len([event async for event in self.handle.fetch_history_events()])
 
     async def to_drafting(self) -> None:
         await self.decide("triage_started", "P-001")
@@ -142,3 +183,16 @@ class Case:
             "discovery_budget_allocated", "P-002", data=artefact("discovery-budget.yaml")
         )
         await self.decide("draft_completed", "P-013")
+
+
+async def assert_refused_unchanged(
+    case: Tracked, error: type[OsomError], send: Callable[[], Awaitable[Any]]
+) -> OsomError:
+    """The command is refused with ``error`` and neither the state nor the history moved."""
+    events = await case.settled_history_length()
+    before = (await case.status(), await case.audit_log())
+    with pytest.raises(error) as refused:
+        await send()
+    assert (await case.status(), await case.audit_log()) == before
+    assert await case.history_length() == events, "a refused update must not reach history"
+    return refused.value

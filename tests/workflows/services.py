@@ -2,88 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import WorkflowHandle
-
 from models.assessment import Verdict
-from models.audit import AuditEntry
-from models.case_view import CaseStatus
-from models.commands import ArtefactSubmission, CommandResult, Decision
+from models.commands import CommandResult
 from models.criteria import AssessmentType
-from models.errors import OsomError
-from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import Case
+from tests.workflows.driver import Case, Tracked
 from workflows._clock import add_working_days
-
-POLL = 0.05
-
-
-class Tracked:
-    """A running case of any process: commands, status, audit log, its virtual clock."""
-
-    def __init__(self, engine: Engine, workflow_id: str) -> None:
-        self.engine = engine
-        self.workflow_id = workflow_id
-
-    @property
-    def handle(self) -> WorkflowHandle[Any, Any]:
-        return self.engine.client.get_workflow_handle(self.workflow_id)
-
-    async def decide(
-        self,
-        trigger: str,
-        actor: str,
-        data: dict[str, Any] | None = None,
-        reason: str | None = None,
-        decision_id: str | None = None,
-    ) -> CommandResult:
-        decision = Decision(
-            decision_id=decision_id or uuid.uuid4().hex,
-            trigger=trigger,
-            actor=actor,
-            reason=reason,
-            data=data or {},
-        )
-        return await cases.decide(self.engine.client, self.workflow_id, decision)
-
-    async def submit(self, kind: str, actor: str, content: dict[str, Any]) -> CommandResult:
-        submission = ArtefactSubmission(
-            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=content
-        )
-        return await cases.submit(self.engine.client, self.workflow_id, submission)
-
-    async def status(self) -> CaseStatus:
-        return await cases.status(self.engine.client, self.workflow_id)
-
-    async def audit_log(self) -> list[AuditEntry]:
-        return await cases.audit_log(self.engine.client, self.workflow_id)
-
-    async def until(self, holds: Callable[[CaseStatus], bool], what: str) -> CaseStatus:
-        """The status once ``holds`` is true (signals between cases arrive a moment later)."""
-        status = None
-        for _ in range(200):
-            try:
-                status = await self.status()
-            except OsomError:  # not started yet
-                status = None
-            if status is not None and holds(status):
-                return status
-            await asyncio.sleep(POLL)
-        raise AssertionError(f"{self.workflow_id} never reached: {what}; last status {status}")
-
-    async def now(self) -> datetime:
-        """The case's virtual time: the time of its latest audit entry."""
-        return (await self.audit_log())[-1].at
-
-    async def skip(self, duration: timedelta) -> None:
-        await self.engine.env.fast_forward(self.handle, duration)
 
 
 class Service(Tracked):
@@ -110,7 +38,7 @@ class Service(Tracked):
     async def report_metrics(self, period: str) -> CommandResult:
         data = artefact("metric-report.yaml")
         data["period"] = period
-        return await self.submit("metric_report", "P-013", data)
+        return await self.submit_artefact("metric_report", "P-013", data)
 
 
 class Assessment(Tracked):

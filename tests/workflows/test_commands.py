@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from models.errors import (
     IllegalTransition,
     InvalidArtefact,
     NotAuthorised,
-    OsomError,
     PayloadTooLarge,
     UnknownCase,
     UnknownPerson,
@@ -35,21 +34,8 @@ from models.policy import Policy
 from osom import cases
 from tests.examples import WALKTHROUGH_TRAIL, artefact
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import Case, proposal_numbered
+from tests.workflows.driver import Case, assert_refused_unchanged, proposal_numbered
 from workflows import NewServiceWorkflow, _visibility
-
-
-async def assert_refused_unchanged(
-    case: Case, error: type[OsomError], send: Callable[[], Awaitable[Any]]
-) -> OsomError:
-    """The command is refused with ``error`` and neither the state nor the history moved."""
-    events = await case.settled_history_length()
-    before = (await case.status(), await case.audit_log())
-    with pytest.raises(error) as refused:
-        await send()
-    assert (await case.status(), await case.audit_log()) == before
-    assert await case.history_length() == events, "a refused update must not reach history"
-    return refused.value
 
 
 async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique: str) -> None:
