@@ -7,6 +7,7 @@ Each raises a domain error from ``models.errors`` for a refusal, translating wha
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
+from models.contract import BudgetAllocation, ServiceContract
 from models.errors import (
     ALL_ERRORS,
     CaseClosed,
@@ -42,9 +44,11 @@ from models.errors import (
     invalid,
 )
 from models.establishment import NewServiceInput
+from models.lifecycle import LifecycleInput
 from models.proposal import Proposal
-from workflows import TASK_QUEUE, NewServiceWorkflow
+from workflows import TASK_QUEUE, LifecycleWorkflow, NewServiceWorkflow
 from workflows._visibility import PROCESS, initial_attributes
+from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 T = TypeVar("T")
 
@@ -55,6 +59,60 @@ COMMAND_WAIT = timedelta(seconds=60)
 
 def new_service_id(proposal_id: str) -> str:
     return f"new-service/{proposal_id}"
+
+
+_BUSINESS_KEYS = (
+    (re.compile(r"^PRO-[\w-]+$"), "new-service/"),
+    (re.compile(r"^SVC-\d{3,}-A\d{2,}$"), "assessment/"),
+    (re.compile(r"^SVC-\d{3,}$"), "service/"),
+)
+
+
+def workflow_id_for(case: str) -> str:
+    """A workflow id from what people call a case: PRO-004, SVC-007, SVC-007-A03, or the
+    workflow id itself."""
+    for pattern, prefix in _BUSINESS_KEYS:
+        if pattern.match(case):
+            return prefix + case
+    return case
+
+
+async def onboard_service(
+    client: Client,
+    contract: ServiceContract,
+    actor: str,
+    budget: BudgetAllocation,
+    team: tuple[str, ...] = (),
+    task_queue: str = TASK_QUEUE,
+) -> str:
+    """L2: bring an existing service under the engine at the stage its contract states. The
+    worker checks the actor and the contract; see ``wait_until_open`` for its verdict."""
+    workflow_id = lifecycle_workflow_id(contract.service_id)
+    try:
+        start = LifecycleInput(
+            contract=contract, started_by=actor, budget=budget, onboarded=True, team=team
+        )
+    except ValidationError as err:
+        raise invalid("the onboarding command", err) from err
+    try:
+        await client.start_workflow(
+            LifecycleWorkflow.run,
+            start,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            search_attributes=TypedSearchAttributes(
+                initial_attributes("lifecycle", contract.service_id)
+            ),
+            static_summary=f"Lifecycle of {contract.service_id} {contract.name} (onboarded)",
+        )
+    except WorkflowAlreadyStartedError as err:
+        raise CaseExists(
+            f"{workflow_id} already exists: the service is already in the engine",
+            workflow_id=workflow_id,
+        ) from err
+    return workflow_id
 
 
 def parse_proposal(document: dict[str, Any]) -> Proposal:
@@ -180,7 +238,8 @@ async def reload_directory(
 
 async def running_cases(client: Client) -> list[str]:
     """Workflow ids of every open case, found through our search attributes."""
-    query = f"ExecutionStatus = 'Running' AND {PROCESS.name} = 'establishment'"
+    processes = ", ".join(f"'{name}'" for name in ("establishment", "lifecycle", "assessment"))
+    query = f"ExecutionStatus = 'Running' AND {PROCESS.name} IN ({processes})"
     return [execution.id async for execution in client.list_workflows(query)]
 
 

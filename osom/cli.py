@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
+from models.contract import BudgetAllocation, ServiceContract
 from models.errors import NoAnswer, OsomError, invalid
 from osom import cases
 from osom.client import connect
@@ -29,7 +30,10 @@ from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
 from osom.documents import load_document
 from osom.logging import configure_logging
 from osom.settings import Settings
+from workflows._definition import ProcessDefinition
+from workflows.assessment.definition import ASSESSMENT
 from workflows.establishment.definition import ESTABLISHMENT
+from workflows.lifecycle.definition import LIFECYCLE
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -38,7 +42,18 @@ app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=F
 start_app = typer.Typer(help="Start a case.", no_args_is_help=True)
 app.add_typer(start_app, name="start")
 
-PROCESSES = {"establishment": ESTABLISHMENT, "new-service": ESTABLISHMENT}
+PROCESSES: dict[str, ProcessDefinition[Any]] = {
+    "establishment": ESTABLISHMENT,
+    "new-service": ESTABLISHMENT,
+    "lifecycle": LIFECYCLE,
+    "assessment": ASSESSMENT,
+}
+CaseRef = Annotated[
+    str,
+    typer.Argument(
+        help="the case: PRO-004, SVC-007, SVC-007-A03, or its workflow id", metavar="CASE"
+    ),
+]
 REFUSED = 2
 
 Actor = Annotated[str, typer.Option("--as", help="the person acting (directory id, e.g. P-001)")]
@@ -88,6 +103,14 @@ def _print_result(result: CommandResult) -> None:
     if result.artefact:
         typer.echo(f"stored: {result.artefact.json_path}")
         typer.echo(f"        {result.artefact.markdown_path}")
+
+
+def _model(model: type[M], document: dict[str, Any], what: str) -> M:
+    document.pop("kind", None)
+    try:
+        return model.model_validate(document)
+    except ValidationError as err:
+        raise invalid(what, err) from err
 
 
 def _command(model: type[M], **fields: Any) -> M:
@@ -187,9 +210,42 @@ def start_new_service(proposal_file: Path, actor: Actor) -> None:
     typer.echo(_run(action))
 
 
+@start_app.command("onboard")
+def onboard(
+    contract_file: Path,
+    actor: Actor,
+    budget_file: Annotated[
+        Path, typer.Option("--budget", help="the service's current budget (YAML/JSON)")
+    ],
+    team: Annotated[
+        list[str] | None,
+        typer.Option("--team", help="a team member (repeat); they may not assess the service"),
+    ] = None,
+) -> None:
+    """Onboard an existing service (L2) at the stage its contract states; prints the workflow
+    id. The contract names its service_manager and lifecycle_stage."""
+
+    async def action() -> str:
+        contract = _model(ServiceContract, load_document(contract_file), "the contract")
+        budget = _model(BudgetAllocation, load_document(budget_file), "the budget")
+        client = await connect()
+        workflow_id = await cases.onboard_service(
+            client, contract, actor, budget, tuple(team or ()), Settings.from_env().task_queue
+        )
+        if await cases.wait_until_open(client, workflow_id) is None:
+            typer.secho(
+                "no worker has taken the case up yet; it will be checked when one runs",
+                err=True,
+                fg="yellow",
+            )
+        return workflow_id
+
+    typer.echo(_run(action))
+
+
 @app.command()
 def submit(
-    workflow_id: str,
+    case: CaseRef,
     artefact_file: Path,
     actor: Actor,
     kind: Annotated[
@@ -199,6 +255,7 @@ def submit(
     decision_id: DecisionIdOpt = None,
 ) -> None:
     """Submit an artefact (a YAML/JSON file whose 'kind' names what it is)."""
+    workflow_id = cases.workflow_id_for(case)
 
     async def action() -> CommandResult:
         content = load_document(artefact_file)
@@ -219,7 +276,7 @@ def submit(
 
 @app.command()
 def decide(
-    workflow_id: str,
+    case: CaseRef,
     trigger: str,
     actor: Actor,
     reason: Annotated[str | None, typer.Option(help="why (some decisions require it)")] = None,
@@ -232,6 +289,7 @@ def decide(
     ] = False,
 ) -> None:
     """Fire a trigger of the process (for example: triage_started, proposal_approved)."""
+    workflow_id = cases.workflow_id_for(case)
 
     async def action() -> CommandResult | None:
         decision = _command(
@@ -296,10 +354,11 @@ def reload_directory(
 
 @app.command()
 def status(
-    workflow_id: str,
+    case: CaseRef,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """State, what blocks the case, who it waits for, the deadline and the last audit entries."""
+    workflow_id = cases.workflow_id_for(case)
 
     async def action() -> CaseStatus:
         return await cases.status(await connect(), workflow_id)
@@ -342,8 +401,9 @@ def _print_status(s: CaseStatus) -> None:
 
 
 @app.command("log")
-def audit(workflow_id: str) -> None:
+def audit(case: CaseRef) -> None:
     """The whole audit log of a case as JSON lines."""
+    workflow_id = cases.workflow_id_for(case)
 
     async def action() -> list[Any]:
         return await cases.audit_log(await connect(), workflow_id)
@@ -354,13 +414,14 @@ def audit(workflow_id: str) -> None:
 
 @app.command()
 def diagram(target: str) -> None:
-    """Mermaid diagram of a process (establishment) or of a case, its current state marked."""
+    """Mermaid diagram of a process (establishment, lifecycle, assessment) or of a case, its
+    current state marked."""
     if target in PROCESSES:
         typer.echo(PROCESSES[target].mermaid())
         return
 
     async def action() -> str:
-        return await cases.diagram(await connect(), target)
+        return await cases.diagram(await connect(), cases.workflow_id_for(target))
 
     typer.echo(_run(action))
 

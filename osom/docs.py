@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from workflows._definition import ProcessDefinition
+from workflows.assessment.definition import ASSESSMENT
 from workflows.establishment.definition import ESTABLISHMENT
+from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (ESTABLISHMENT,)
+DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (ESTABLISHMENT, LIFECYCLE, ASSESSMENT)
 DOCS = Path("docs") / "processes"
 README_BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram -->)", re.DOTALL)
 
@@ -49,7 +51,9 @@ def process_page(definition: ProcessDefinition[Any]) -> str:
         if t.data is not None:
             needs.append(f"data: `{t.data.__name__}`")
         moves = f"{', '.join(t.sources)} → {t.dest or '(stays)'}"
-        who = ", ".join(p.describe() for p in t.permits)
+        who = "the engine" if t.automatic else ", ".join(p.describe() for p in t.permits)
+        if t.defer is not None:
+            needs.append("held until the next phase's budget exists")
         lines.append(f"| {t.id} | `{t.trigger}` | {moves} | {who} | {'; '.join(needs)} |")
     lines += ["", "## Artefacts", "", "| kind | what | submitted in | by |", "|---|---|---|---|"]
     for a in definition.artefacts:

@@ -19,6 +19,7 @@ SERVICE_ID = SearchAttributeKey.for_keyword("OsomServiceId")
 STATE = SearchAttributeKey.for_keyword("OsomState")
 AWAITING = SearchAttributeKey.for_keyword_list("OsomAwaiting")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("OsomNextDeadline")
+NEXT_ASSESSMENT = SearchAttributeKey.for_datetime("OsomNextAssessmentDue")
 
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     PROCESS,
@@ -27,6 +28,7 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     STATE,
     AWAITING,
     NEXT_DEADLINE,
+    NEXT_ASSESSMENT,
 )
 
 _CLI_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList", "DATETIME": "Datetime"}
@@ -60,6 +62,9 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
         AWAITING.value_set(status.awaiting),
         SERVICE_ID.value_set(status.service_id) if status.service_id else SERVICE_ID.value_unset(),
         NEXT_DEADLINE.value_set(deadline) if deadline else NEXT_DEADLINE.value_unset(),
+        NEXT_ASSESSMENT.value_set(status.next_assessment_due)
+        if status.next_assessment_due
+        else NEXT_ASSESSMENT.value_unset(),
     ]
     return updates
 
@@ -71,14 +76,16 @@ def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, st
     nested lists. ``names`` turns person ids into names a reader recognises.
     """
     facts = [f"- **State:** `{status.state}` — {status.state_description}"]
+    facts += [f"- **{name}:** {value}" for name, value in status.facts.items()]
+    if status.pending:
+        facts.append(f"- **Approved, waiting:** {status.pending}")
     if status.awaiting:
         who = [f"{a} ({names[a]})" if a in names else a for a in status.awaiting]
         facts.append(f"- **Waiting for:** {', '.join(who)}")
-    if status.deadline:
-        d = status.deadline
+    for d in status.deadlines or ([status.deadline] if status.deadline else []):
         flag = " — **overdue, escalated to the Executive**" if d.escalated else ""
         facts.append(
-            f"- **Next deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
+            f"- **Deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
             f"(reminders sent: {d.reminders_sent}){flag}"
         )
     if last_decision:
