@@ -193,11 +193,14 @@ class CaseEngine(Generic[CaseT]):
             )
         data = self._validated(spec.data, cmd.data, f"data for {cmd.trigger}")
         missing = [f"{r.label}: {p}" for r in spec.requires for p in r.check(case)]
-        if missing:
-            raise ArtefactsMissing(
-                f"{spec.id} {spec.trigger} needs: " + "; ".join(missing), missing=missing
-            )
         problems = [p for g in spec.guards for p in g.check(case, data)]
+        if missing:
+            also = f"; and refused: {'; '.join(problems)}" if problems else ""
+            raise ArtefactsMissing(
+                f"{spec.id} {spec.trigger} needs: " + "; ".join(missing) + also,
+                missing=missing,
+                problems=problems,
+            )
         if problems:
             raise GuardFailed(
                 f"{spec.id} {cmd.trigger} refused: {'; '.join(problems)}", problems=problems

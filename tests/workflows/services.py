@@ -7,7 +7,9 @@ from typing import Any
 
 from models.assessment import Verdict
 from models.commands import CommandResult
+from models.contract import BudgetAllocation, ServiceContract
 from models.criteria import AssessmentType
+from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, Tracked
@@ -58,6 +60,19 @@ class Assessment(Tracked):
         await self.decide("assessment_scheduled", "P-004", data=data)
         return date
 
+    async def held(self) -> list[str]:
+        """Schedule, publish the agenda and hold the assessment; return the agenda's criteria."""
+        date = await self.schedule()
+        await self.decide("agenda_published", "P-004")
+        await self.skip(date - await self.now() + timedelta(minutes=1))
+        await self.decide("assessment_held", "P-004", data={"service_manager_attended": True})
+        return (await self.status()).facts["Criteria"].split(", ")
+
+    async def drafted(self, not_met: tuple[str, ...] = ()) -> None:
+        """Held, and a decision recorded for every criterion (NOT_MET for ``not_met``)."""
+        criteria = await self.held()
+        await self.decide("decisions_recorded", "P-003", data=decisions(criteria, not_met))
+
     async def run_through(
         self,
         decision: str,
@@ -68,26 +83,7 @@ class Assessment(Tracked):
     ) -> str:
         """Schedule, publish the agenda, hold it, record decisions and publish the report;
         return the report's assessment id once the lifecycle has it."""
-        date = await self.schedule()
-        await self.decide("agenda_published", "P-004")
-        await self.skip(date - await self.now() + timedelta(minutes=1))
-        await self.decide("assessment_held", "P-004", data={"service_manager_attended": True})
-        criteria = (await self.status()).facts["Criteria"].split(", ")
-        await self.decide(
-            "decisions_recorded",
-            "P-003",
-            data={
-                "criteria": [
-                    {
-                        "code": code,
-                        "decision": "NOT_MET" if code in not_met else "MET",
-                        "done_well": f"{code}: evidence shown",
-                        "to_improve": f"{code}: keep testing with users",
-                    }
-                    for code in criteria
-                ]
-            },
-        )
+        await self.drafted(not_met)
         publication: dict[str, Any] = {"lifecycle_decision": decision}
         if override is not None:
             publication |= {"result_override": override, "overall_rationale": rationale}
@@ -97,6 +93,49 @@ class Assessment(Tracked):
             f"{self.assessment_id} reported",
         )
         return self.assessment_id
+
+
+def decisions(criteria: list[str], not_met: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "criteria": [
+            {
+                "code": code,
+                "decision": "NOT_MET" if code in not_met else "MET",
+                "done_well": f"{code}: evidence shown",
+                "to_improve": f"{code}: keep testing with users",
+            }
+            for code in criteria
+        ]
+    }
+
+
+def contract_for(service_id: str, stage: str, example: str = "contract-for-live.yaml") -> Any:
+    """An existing service's contract, as an organisation brings it to the engine (L2)."""
+    contract = artefact(example)["contract"]
+    contract["dependencies"] = [d for d in contract["dependencies"] if d != service_id]
+    return ServiceContract.model_validate(
+        contract | {"service_id": service_id, "service_manager": "P-013", "lifecycle_stage": stage}
+    )
+
+
+async def onboarded_service(
+    engine: Engine,
+    service_id: str,
+    stage: str,
+    example: str = "contract-for-live.yaml",
+    actor: str = "P-001",
+) -> Service:
+    """An existing service brought under the engine at ``stage`` (L2)."""
+    budget = BudgetAllocation.model_validate(artefact("live-budget.yaml") | {"phase": stage})
+    workflow_id = await cases.onboard_service(
+        engine.client,
+        contract_for(service_id, stage, example),
+        actor,
+        budget,
+        task_queue=engine.settings.task_queue,
+    )
+    await cases.wait_until_open(engine.client, workflow_id)
+    return Service(engine, service_id)
 
 
 async def established_service(engine: Engine, number: str) -> Service:
