@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from models.case_state import CaseState
 from models.commands import ArtefactRef
@@ -127,7 +127,7 @@ class Panelist(_Strict):
 class AssessmentSchedule(_Strict):
     """A2: when the assessment is held and who sits on the panel."""
 
-    date: datetime
+    date: AwareDatetime
     panel: list[Panelist] = Field(min_length=1, max_length=8)
 
     @model_validator(mode="after")
@@ -147,7 +147,7 @@ class AssessmentSchedule(_Strict):
 class Reschedule(_Strict):
     """A4: a new date (the reason travels with the command)."""
 
-    date: datetime
+    date: AwareDatetime
 
 
 class Agenda(_Strict):
@@ -305,7 +305,10 @@ class AssessmentCase(CaseState):
 
     @property
     def team(self) -> set[str]:
-        return {self.request.service_manager, *self.request.team}
+        """The service's people: its manager, the team it was given, and the team the
+        directory lists for it (they may not assess it)."""
+        listed = self.directory.service(self.request.service_id)
+        return {self.request.service_manager, *self.request.team, *(listed.team if listed else ())}
 
     def relations(self) -> Relations:
         panel = tuple(p.person for p in self.schedule.panel) if self.schedule else None

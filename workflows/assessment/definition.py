@@ -13,6 +13,7 @@ from models.assessment import (
     AssessmentHeld,
     AssessmentSchedule,
     CriteriaDecisions,
+    LifecycleDecision,
     ReportPublication,
     Reschedule,
     Verdict,
@@ -119,6 +120,11 @@ def _decision_fits_report(case: Case, data: Any) -> list[str]:
             f"a {kind} report decides one of {', '.join(sorted(allowed))}, "
             f"not {data.lifecycle_decision}"
         ]
+    if (
+        data.lifecycle_decision == LifecycleDecision.RETURN_TO_DISCOVERY
+        and not case.policy.lifecycle.allow_return_to_discovery
+    ):
+        return ["the policy does not allow a return to discovery (allow_return_to_discovery)"]
     result = report_result(case, data)
     if data.lifecycle_decision in PROGRESS_DECISIONS and result != Verdict.MET:
         return [

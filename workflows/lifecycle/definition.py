@@ -300,6 +300,9 @@ def _new_round(phase: Stage) -> Any:
     def record(case: Case, data: Any, actor: str) -> None:
         case.budgets[phase] = data.budget
         if phase == Stage.DISCOVERY:
+            # Back in discovery: budgets for later phases belong to a plan that changed.
+            for later in (Stage.ALPHA, Stage.BETA, Stage.LIVE):
+                case.budgets.pop(later, None)
             case.discovery_round += 1
             case.discovery_target = None  # later rounds use the policy's working days
         else:
