@@ -55,6 +55,7 @@ T = TypeVar("T")
 # How long a person waits for a worker's answer before being told none came.
 QUERY_WAIT = timedelta(seconds=10)
 COMMAND_WAIT = timedelta(seconds=60)
+QUERY_ATTEMPTS = 25
 
 
 def new_service_id(proposal_id: str) -> str:
@@ -249,18 +250,32 @@ async def send_decision_signal(client: Client, workflow_id: str, decision: Decis
 
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:
-    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.status), QUERY_WAIT)
+    result: CaseStatus = await _query(client, workflow_id, NewServiceWorkflow.status)
+    return result
 
 
 async def audit_log(client: Client, workflow_id: str) -> list[AuditEntry]:
-    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.audit_log), QUERY_WAIT)
+    result: list[AuditEntry] = await _query(client, workflow_id, NewServiceWorkflow.audit_log)
+    return result
 
 
 async def diagram(client: Client, workflow_id: str) -> str:
+    result: str = await _query(client, workflow_id, NewServiceWorkflow.diagram)
+    return result
+
+
+async def _query(client: Client, workflow_id: str, query: Any) -> Any:
+    """Ask a case a question. A long-lived case that is just continuing as new cannot answer
+    for a moment ("workflow task is not scheduled yet"): ask again."""
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(workflow_id, handle.query(NewServiceWorkflow.diagram), QUERY_WAIT)
+    for attempt in range(QUERY_ATTEMPTS):
+        try:
+            return await _call(workflow_id, handle.query(query), QUERY_WAIT)
+        except RPCError as err:
+            if err.status != RPCStatusCode.FAILED_PRECONDITION or attempt == QUERY_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 async def _call(workflow_id: str, call: Awaitable[T], wait: timedelta = COMMAND_WAIT) -> T:

@@ -203,7 +203,14 @@ async def server(
 
 
 @pytest.fixture(scope="module")
-def engine_env(e2e_root: Path, temporal_env: dict[str, str]) -> dict[str, str]:
+def policy_file() -> Path:
+    """The policy the worker pins into new cases; a test module overrides this fixture to run
+    its worker with another policy (for example shorter lead times that real time can reach)."""
+    return EXAMPLES / "policy.yaml"
+
+
+@pytest.fixture(scope="module")
+def engine_env(e2e_root: Path, temporal_env: dict[str, str], policy_file: Path) -> dict[str, str]:
     """The environment of the worker and of every `osom` command."""
     env = {
         name: value
@@ -214,7 +221,7 @@ def engine_env(e2e_root: Path, temporal_env: dict[str, str]) -> dict[str, str]:
     env.update(
         OSOM_DATA_DIR=str(e2e_root / "data"),
         OSOM_DIRECTORY=str(EXAMPLES / "directory.yaml"),
-        OSOM_POLICY=str(EXAMPLES / "policy.yaml"),
+        OSOM_POLICY=str(policy_file),
         NO_COLOR="1",
     )
     return env

@@ -265,8 +265,16 @@ async def test_operator_finds_the_case_in_the_web_ui_store(
         assert asyncio.get_running_loop().time() < deadline, f"{query} found only {found}"
         await asyncio.sleep(0.5)
 
-    by_service = [wf.id async for wf in client.list_workflows("OsomServiceId = 'SVC-007'")]
-    assert by_service == [CASE]
+    # Everything about the service: its proposal, its lifecycle and the lifecycle's first
+    # assessment (started when the proposal was established).
+    expected = {CASE, "service/SVC-007", "assessment/SVC-007-A01"}
+    by_service: set[str] = set()
+    while by_service != expected:
+        by_service = {wf.id async for wf in client.list_workflows("OsomServiceId = 'SVC-007'")}
+        if by_service == expected:
+            break
+        assert asyncio.get_running_loop().time() < deadline, f"SVC-007 found only {by_service}"
+        await asyncio.sleep(0.5)
 
     handle = client.get_workflow_handle(CASE)
     description = await handle.describe()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
 
 from activities.directory import load_directory
 from models.audit import AuditEntry
@@ -60,10 +61,10 @@ class Tracked:
         return await cases.decide(self.engine.client, self.workflow_id, decision)
 
     async def submit_artefact(
-        self, kind: str, actor: str, content: dict[str, Any]
+        self, kind: str, actor: str, content: dict[str, Any], decision_id: str | None = None
     ) -> CommandResult:
         submission = ArtefactSubmission(
-            decision_id=uuid.uuid4().hex, actor=actor, kind=kind, content=content
+            decision_id=decision_id or uuid.uuid4().hex, actor=actor, kind=kind, content=content
         )
         return await cases.submit(self.engine.client, self.workflow_id, submission)
 
@@ -91,7 +92,16 @@ class Tracked:
         return (await self.audit_log())[-1].at
 
     async def skip(self, duration: timedelta) -> None:
-        await self.engine.env.fast_forward(self.handle, duration)
+        """Move the case's virtual clock on. The server can be briefly busy with a run that is
+        continuing as new; that is retried."""
+        for attempt in range(20):
+            try:
+                await self.engine.env.fast_forward(self.handle, duration)
+                return
+            except RPCError as err:
+                if attempt == 19 or "not scheduled yet" not in err.message:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def settled_history_length(self) -> int:
         """The history's length once the case is idle: the notifications a command queues are

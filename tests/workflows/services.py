@@ -37,10 +37,10 @@ class Service(Tracked):
         data["contract"]["service_id"] = self.service_id
         return await self.decide("contract_altered", "P-001", data=data)
 
-    async def report_metrics(self, period: str) -> CommandResult:
+    async def report_metrics(self, period: str, decision_id: str | None = None) -> CommandResult:
         data = artefact("metric-report.yaml")
         data["period"] = period
-        return await self.submit_artefact("metric_report", "P-013", data)
+        return await self.submit_artefact("metric_report", "P-013", data, decision_id)
 
 
 class Assessment(Tracked):

@@ -87,7 +87,6 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
     def __init__(self, input: LifecycleInput) -> None:
         super().__init__()
         self._input = input
-        self._handing_over = False
         if input.carried is not None:
             self._open(input.carried)
         elif input.policy is not None and input.directory is not None:
@@ -372,35 +371,47 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         engine = self._ready()
         await workflow.wait_condition(
             lambda: (
-                engine.definition.state(engine.case.state).terminal
+                self._final()
                 or workflow.info().get_current_history_length() > MAX_RUN_EVENTS
                 or workflow.info().is_continue_as_new_suggested()
             )
         )
-        if engine.definition.state(engine.case.state).terminal:
+        if self._final():
             return
-        self._handing_over = True
-        async with engine.lock:
-            await workflow.wait_condition(
-                lambda: workflow.all_handlers_finished() and not engine.has_queued_notifications()
-            )
-            case = engine.case
-            await self._archive_audit(engine)
-            case.runs += 1
-            carried = LifecycleInput(
-                contract=case.contract, started_by=self._input.started_by, carried=case
-            )
-        workflow.continue_as_new(carried)
+        archived = await self._archive_audit(engine)
 
-    async def _archive_audit(self, engine: CaseEngine[LifecycleCase]) -> None:
+        def quiet() -> bool:
+            # No command or deadline half way, no notification waiting to be sent.
+            return (
+                workflow.all_handlers_finished()
+                and not engine.lock.locked()
+                and not engine.has_queued_notifications()
+            )
+
+        # Checked again right before handing over: nothing may run between the check and it.
+        while not quiet():
+            await workflow.wait_condition(quiet)
         case = engine.case
-        if len(case.audit) <= CARRIED_AUDIT:
-            return
+        case.audit = case.audit[archived:]
+        case.runs += 1
+        workflow.continue_as_new(
+            LifecycleInput(contract=case.contract, started_by=self._input.started_by, carried=case)
+        )
+
+    def _final(self) -> bool:
+        engine = self._ready()
+        return engine.definition.state(engine.case.state).terminal
+
+    async def _archive_audit(self, engine: CaseEngine[LifecycleCase]) -> int:
+        """Store the audit entries this run will not carry; return how many they are."""
+        case = engine.case
         older = case.audit[:-CARRIED_AUDIT]
+        if not older:
+            return 0
         archive = AuditArchive(run=case.runs, entries=[e.model_dump(mode="json") for e in older])
         folder = f"{lifecycle_workflow_id(case.contract.service_id)}/audit"
         await engine.store(folder, "audit_log", case.runs, archive)
-        case.audit = case.audit[-CARRIED_AUDIT:]
+        return len(older)
 
     # -- opening the case ---------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""A service that stays live for ten simulated years keeps every run's history small."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.client import WorkflowHandle
+
+from models.criteria import AssessmentType
+from tests.workflows.conftest import Engine
+from tests.workflows.services import Service, onboarded_service
+from workflows.lifecycle.workflow import MAX_RUN_EVENTS
+
+YEARS = 10
+
+
+async def run_lengths(service: Service) -> list[int]:
+    """The event count of every run of the service's lifecycle, oldest first."""
+    runs = [
+        execution.run_id
+        async for execution in service.engine.client.list_workflows(
+            f"WorkflowId = '{service.workflow_id}'"
+        )
+    ]
+    lengths = []
+    for run_id in reversed(runs):
+        handle: WorkflowHandle[object, object] = service.engine.client.get_workflow_handle(
+            service.workflow_id, run_id=run_id
+        )
+        lengths.append(len([e async for e in handle.fetch_history_events()]))
+    return lengths
+
+
+async def test_ten_live_years_of_reassessments_and_metrics_in_bounded_runs(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, f"SVC-{unique}", "LIVE")
+    first = await service.status()
+    assert first.next_assessment_due is not None
+    reassessments = 0
+    first_report = await service.report_metrics("2026-12", decision_id=f"metrics-{unique}")
+
+    month = timedelta(days=30, hours=12)
+    for number in range(12 * YEARS):
+        await service.report_metrics(f"{2027 + number // 12}-{number % 12 + 1:02d}")
+        status = await service.status()
+        assert status.next_assessment_due is not None
+        until_due = status.next_assessment_due - await service.now()
+        if until_due > month:
+            await service.skip(month)
+            continue
+        # The reassessment falls due this month: go to that moment, hold it, then go on.
+        await service.skip(until_due)
+        periodic = await service.next_assessment(AssessmentType.LIVE_PERIODIC)
+        await periodic.run_through("NONE")
+        reassessments += 1
+        await service.skip(month - until_due)
+
+    status = await service.status()
+    lengths = await run_lengths(service)
+    print(
+        f"\n{YEARS} years: {len(lengths)} runs, events per run {lengths}, "
+        f"largest {max(lengths)}, {reassessments} reassessments"
+    )
+    assert status.state == "LIVE"
+    # every six months, counted from the last assessment's report (a few weeks after it is due)
+    assert reassessments >= 2 * YEARS - 3
+    assert len(lengths) >= 2, "the lifecycle never continued as new"
+    assert max(lengths) <= MAX_RUN_EVENTS + 200
+    # What the runs carried: the contract and the phase, through every hand-over.
+    assert status.artefacts["service_contract"].version == 1
+    assert status.facts["Contract"] == "v1"
+    trail = [e.command for e in await service.audit_log()]
+    assert "deadline_check_metric_reports" in trail
+    # A decision id applied in the first run is still known: a repeat gets its first answer.
+    again = await service.report_metrics("2026-12", decision_id=f"metrics-{unique}")
+    assert again.replayed
+    assert again.artefact == first_report.artefact
+    # The audit entries each run did not carry were archived, readable, in the store.
+    archive = engine.settings.artefact_root / service.workflow_id / "audit" / "audit_log"
+    assert sorted(p.name for p in archive.glob("*.md")) == [
+        f"v{run}.md" for run in range(1, len(lengths))
+    ]
+    # Reports came every 30.5 days against calendar-month periods: a short month may be flagged
+    # to the Service Manager, but never two periods in a row (which would go to the Executive).
+    notes = engine.outbox_for(service)
+    flagged = [n for n in notes if "No contract metric values" in n.subject]
+    assert all(n.kind == "reminder" and n.to == ["P-013"] for n in flagged)
+    assert len(flagged) <= YEARS
