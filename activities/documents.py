@@ -7,6 +7,11 @@ from typing import Any
 
 def render_markdown(kind: str, version: int, case_id: str, content: dict[str, Any]) -> str:
     title = str(content.get("name") or kind.replace("_", " ").capitalize())
+    if kind == "assessment_report":
+        title = (
+            f"{content.get('assessment_type')} assessment report {content.get('assessment_id')}: "
+            f"{content.get('service_id')} {content.get('service_name')}"
+        )
     lines = [
         f"# {title}",
         "",

@@ -196,7 +196,10 @@ class Directory(BaseModel):
                 if permit.role != Role.ETM or permit.delegation is None:
                     return ActingAs(person=actor, role=str(permit.role))
                 if permit.delegation in person.delegations:
-                    return ActingAs(person=actor, role=f"EXEC (delegated to {actor})")
+                    return ActingAs(
+                        person=actor,
+                        role=f"EXEC (delegated to {actor}: {permit.delegation})",
+                    )
         allowed = ", ".join(p.describe() for p in permits)
         held = ", ".join(sorted(person.roles)) or "no organisation role"
         hint = ""

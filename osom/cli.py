@@ -375,12 +375,15 @@ def _print_status(s: CaseStatus) -> None:
     typer.echo(f"state:    {s.state}{' (final)' if s.terminal else ''} — {s.state_description}")
     if s.service_id:
         typer.echo(f"service:  {s.service_id}")
+    for name, value in s.facts.items():
+        typer.echo(f"{name.lower() + ':':9} {value}")
+    if s.pending:
+        typer.echo(f"approved: {s.pending}")
     if s.awaiting:
         typer.echo(f"waiting:  {', '.join(s.awaiting)}")
-    if s.deadline:
-        d = s.deadline
+    for d in s.deadlines or ([s.deadline] if s.deadline else []):
         flag = "  OVERDUE (escalated)" if d.escalated else ""
-        typer.echo(f"deadline: {d.label} by {d.due_at:%Y-%m-%d}{flag}")
+        typer.echo(f"deadline: {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC{flag}")
     for b in s.blockers:
         if b.missing:
             typer.echo(f"blocked:  {b.id} {b.trigger} needs:")

@@ -195,7 +195,7 @@ class CaseEngine(Generic[CaseT]):
         missing = [f"{r.label}: {p}" for r in spec.requires for p in r.check(case)]
         problems = [p for g in spec.guards for p in g.check(case, data)]
         if missing:
-            also = f"; and refused: {'; '.join(problems)}" if problems else ""
+            also = f". Also refused: {'; '.join(problems)}" if problems else ""
             raise ArtefactsMissing(
                 f"{spec.id} {spec.trigger} needs: " + "; ".join(missing) + also,
                 missing=missing,
@@ -661,6 +661,7 @@ class CaseEngine(Generic[CaseT]):
 
     def status(self) -> CaseStatus:
         case = self.case
+        case.as_of = workflow.now()
         state = self.definition.state(case.state)
         blockers = [] if state.terminal else self.definition.blockers(case, case.state)
         awaiting: list[str] = []

@@ -142,7 +142,10 @@ def test_rules_are_attached_to_the_transitions_domain_names() -> None:
     assert guards_of("assessment_scheduled") == (DATE_AHEAD, PANEL_INDEPENDENT)
     assert guards_of("agenda_published") == (AGENDA_IN_TIME,)
     assert guards_of("assessment_rescheduled") == (DATE_AHEAD,)
-    assert guards_of("assessment_held") == (DATE_REACHED, SM_ATTENDED)
+    assert guards_of("assessment_held") == (SM_ATTENDED,)
+    held = ASSESSMENT.transition("assessment_held")
+    assert held is not None
+    assert held.requires == (DATE_REACHED,)
     assert guards_of("decisions_recorded") == (EVERY_CRITERION,)
     assert guards_of("report_published") == (DECISION_FITS,)
 
@@ -372,15 +375,13 @@ def test_agenda_clock_starts_over_when_the_assessment_is_rescheduled() -> None:
 
 def test_a5_refuses_before_the_date() -> None:
     case = scheduled_case(as_of=DATE - timedelta(minutes=1))
-    assert DATE_REACHED.check(case, AssessmentHeld(service_manager_attended=True)) == [
-        "the assessment is scheduled for 2027-03-08 10:00 UTC"
-    ]
+    assert DATE_REACHED.check(case) == ["the assessment is scheduled for 2027-03-08 10:00:00 UTC"]
 
 
 @pytest.mark.parametrize("as_of", [DATE, DATE + timedelta(hours=3)], ids=["at", "after"])
 def test_a5_passes_once_the_date_is_reached(as_of: datetime) -> None:
     case = scheduled_case(as_of=as_of)
-    assert DATE_REACHED.check(case, AssessmentHeld(service_manager_attended=True)) == []
+    assert DATE_REACHED.check(case) == []
 
 
 def test_a5_needs_the_service_manager_to_have_attended() -> None:

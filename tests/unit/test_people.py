@@ -48,18 +48,18 @@ def test_exec_is_allowed_as_exec(directory: Directory) -> None:
 
 
 @pytest.mark.parametrize(
-    ("person", "trigger"),
+    ("person", "trigger", "delegation"),
     [
-        ("P-002", "triage_started"),
-        ("P-002", "discovery_budget_allocated"),
-        ("P-004", "drafting_started"),
+        ("P-002", "triage_started", "triage_demand"),
+        ("P-002", "discovery_budget_allocated", "allocate_budget"),
+        ("P-004", "drafting_started", "establish_service"),
     ],
 )
 def test_etm_with_the_delegation_acts_for_the_exec(
-    directory: Directory, person: str, trigger: str
+    directory: Directory, person: str, trigger: str, delegation: str
 ) -> None:
     acting = directory.authorise(person, permits_of(trigger), NO_RELATIONS, trigger)
-    assert acting == ActingAs(person=person, role=f"EXEC (delegated to {person})")
+    assert acting == ActingAs(person=person, role=f"EXEC (delegated to {person}: {delegation})")
 
 
 def test_etm_without_the_delegation_cannot_publish_a_contract(directory: Directory) -> None:

@@ -27,6 +27,7 @@ from workflows._definition import (
     Effect,
     Guard,
     ProcessDefinition,
+    Requirement,
     StateSpec,
     TransitionSpec,
 )
@@ -84,10 +85,10 @@ def _agenda_in_time(case: Case, data: Any) -> list[str]:
     return []
 
 
-def _date_reached(case: Case, data: Any) -> list[str]:
+def _date_reached(case: Case) -> list[str]:
     assert case.schedule is not None
     if _now(case) < case.schedule.date:
-        return [f"the assessment is scheduled for {case.schedule.date:%Y-%m-%d %H:%M} UTC"]
+        return [f"the assessment is scheduled for {case.schedule.date:%Y-%m-%d %H:%M:%S} UTC"]
     return []
 
 
@@ -145,7 +146,8 @@ PANEL_INDEPENDENT = Guard[Case](
 )
 DATE_AHEAD = Guard[Case]("date_ahead", "a date in the future", _date_ahead)
 AGENDA_IN_TIME = Guard[Case]("agenda_lead_time", "agenda sent in time", _agenda_in_time)
-DATE_REACHED = Guard[Case]("date_reached", "the assessment date has come", _date_reached)
+# Met by time passing, not by anyone: it names no supplier.
+DATE_REACHED = Requirement[Case]("date_reached", "the assessment date", _date_reached, "")
 SM_ATTENDED = Guard[Case]("sm_attended", "the Service Manager attended", _sm_attended)
 EVERY_CRITERION = Guard[Case](
     "every_criterion", "a decision on each agenda criterion", _every_agenda_criterion
@@ -274,7 +276,7 @@ ASSESSMENT = ProcessDefinition[Case](
             "agenda_published",
             ("SCHEDULED",),
             "AGENDA_PUBLISHED",
-            (*ORGANISERS, LEAD),
+            (LEAD, *ORGANISERS),
             "Send the agenda with the criteria; pin the contract version",
             guards=(AGENDA_IN_TIME,),
             data=Agenda,
@@ -302,7 +304,8 @@ ASSESSMENT = ProcessDefinition[Case](
             "HELD",
             (LEAD, EXEC),
             "The assessment took place (the SM presented)",
-            guards=(DATE_REACHED, SM_ATTENDED),
+            requires=(DATE_REACHED,),
+            guards=(SM_ATTENDED,),
             data=AssessmentHeld,
             record=_record_held,
         ),
@@ -322,7 +325,7 @@ ASSESSMENT = ProcessDefinition[Case](
             "report_published",
             ("REPORT_DRAFT",),
             "PUBLISHED",
-            (EXEC, PANEL_ETM, LEAD),
+            (LEAD, EXEC, PANEL_ETM),
             "Publish the report with its result and lifecycle decision",
             guards=(DECISION_FITS,),
             data=ReportPublication,

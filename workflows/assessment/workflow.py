@@ -108,7 +108,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             stage=request.stage,
             service_manager=request.service_manager,
             service_contract_ref=f"{request.service_id}@v{case.contract_version} "
-            f"({request.contract.markdown_path})",
+            f"(service/{request.service_id}/service_contract/v{case.contract_version}.md)",
             contract_version=case.contract_version or request.contract.version,
             assessors=[
                 AssessorEntry(

@@ -122,9 +122,8 @@ def _gate_report_published(kind: AssessmentType) -> Requirement[Case]:
         where = f" (assessment {', '.join(open_)} is under way)" if open_ else ""
         return [f"no {kind} report published in this phase yet{where}"]
 
-    return Requirement[Case](
-        f"{kind.lower()}_report", f"{kind} report", check, "assessment_requested"
-    )
+    # Supplied by the assessment's panel, in the assessment's own case: nobody here.
+    return Requirement[Case](f"{kind.lower()}_report", f"{kind} report", check, "")
 
 
 def _budget_in_decision(phase: Stage) -> Guard[Case]:
