@@ -18,11 +18,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from models.commands import Decision
+from models.criteria import AssessmentType
 from osom import cases
+from tests.examples import artefact
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import Case
+from tests.workflows.driver import Case, Tracked
+from tests.workflows.services import established_service, onboarded_service
 from worker import workflow_runner
 from workflows import WORKFLOWS
+from workflows.assessment.definition import ASSESSMENT
+from workflows.establishment.definition import ESTABLISHMENT
+from workflows.lifecycle.definition import LIFECYCLE
 
 STORED = Path(__file__).resolve().parents[1] / "replay" / "histories"
 
@@ -35,7 +41,7 @@ def replayer() -> Replayer:
     )
 
 
-async def record(case: Case, name: str) -> WorkflowHistory:
+async def record(case: Tracked, name: str) -> WorkflowHistory:
     history = await case.handle.fetch_history()
     target = os.environ.get("OSOM_RECORD_HISTORIES")
     if target:
@@ -70,7 +76,7 @@ async def test_a_full_journey_replays(engine: Engine, unique: str) -> None:
     await case.decide("service_established", "P-001", reason="go", decision_id="final")
     await case.handle.result()
 
-    history = await record(case, "establishment-v1-established")
+    history = await record(case, f"establishment-v{ESTABLISHMENT.version}-established")
     result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
 
@@ -82,6 +88,48 @@ async def test_a_withdrawn_case_replays(engine: Engine, unique: str) -> None:
     await case.decide("proposal_withdrawn", "P-015", reason="solved elsewhere")
     await case.handle.result()
 
-    history = await record(case, "establishment-v1-escalated-withdrawn")
+    history = await record(case, f"establishment-v{ESTABLISHMENT.version}-escalated-withdrawn")
+    result = await replayer().replay_workflow(history)
+    assert result.replay_failure is None
+
+
+async def test_a_service_from_beta_to_decommissioned_and_its_assessment_replay(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, f"SVC-{unique}", "BETA")
+    await service.report_metrics("2027-09")
+    beta = await service.next_assessment(AssessmentType.BETA_EXIT)
+    report = await beta.run_through("GO_LIVE")
+    await service.decide("go_live_approved", "P-001", data={"report": report})
+    await service.skip(timedelta(days=40))  # a metric check fires
+    await service.decide(
+        "decommissioning_started", "P-001", data=artefact("decommission.yaml"), reason="replaced"
+    )
+    await service.decide("decommission_completed", "P-001")
+    await service.handle.result()
+    await beta.handle.result()
+
+    for case, name in (
+        (service, f"lifecycle-v{LIFECYCLE.version}-beta-to-decommissioned"),
+        (beta, f"assessment-v{ASSESSMENT.version}-published"),
+    ):
+        result = await replayer().replay_workflow(await record(case, name))
+        assert result.replay_failure is None
+
+
+async def test_a_held_progress_decision_replays(engine: Engine, unique: str) -> None:
+    service = await established_service(engine, unique)
+    discovery = await service.next_assessment(AssessmentType.DISCOVERY_EXIT)
+    report = await discovery.run_through("PROGRESS_TO_ALPHA")
+    await service.alter_contract("contract-for-alpha.yaml")
+    await service.decide("progress_to_alpha", "P-001", data={"report": report})
+    await service.skip(timedelta(days=15))  # the funding gap escalates
+    await service.decide("budget_changed", "P-002", data=artefact("alpha-budget.yaml"))
+    await service.decide(
+        "decommission_decided", "P-001", data=artefact("decommission.yaml"), reason="stop"
+    )
+    await service.handle.result()
+
+    history = await record(service, f"lifecycle-v{LIFECYCLE.version}-funding-gap-stopped")
     result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
