@@ -180,7 +180,7 @@ class CaseEngine(Generic[CaseT]):
         if not self.machine.is_legal(cmd.trigger):
             raise IllegalTransition(
                 f"{spec.id} {cmd.trigger} is not possible from {case.state}; "
-                f"possible from here: {', '.join(self.machine.legal_triggers())}",
+                f"possible from here: {', '.join(self._people_triggers())}",
                 trigger=cmd.trigger,
                 state=case.state,
             )
@@ -690,7 +690,7 @@ class CaseEngine(Generic[CaseT]):
                 )
                 for b in blockers
             ],
-            legal_triggers=[] if state.terminal else self.machine.legal_triggers(),
+            legal_triggers=[] if state.terminal else self._people_triggers(),
             deadline=deadlines[0] if deadlines else None,
             deadlines=deadlines,
             pending=_pending_view(case.pending),
@@ -700,6 +700,11 @@ class CaseEngine(Generic[CaseT]):
             artefacts=dict(case.artefacts),
             recent=case.audit[-5:],
         )
+
+    def _people_triggers(self) -> list[str]:
+        """The triggers people may send from here (not the ones the engine fires itself)."""
+        automatic = {t.trigger for t in self.definition.transitions if t.automatic}
+        return [t for t in self.machine.legal_triggers() if t not in automatic]
 
     def publish_status(self) -> None:
         """Mirror the case into its search attributes and the Web UI's current details."""
