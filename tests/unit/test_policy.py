@@ -53,9 +53,16 @@ def test_the_quick_demo_policy_differs_from_fenmoors_only_in_the_agenda_lead_tim
     quick = load_policy(EXAMPLES / "policy-quick.yaml")
     fenmoor = load_policy(EXAMPLES / "policy.yaml")
     assert quick.assessment.agenda_lead_wd == 0
-    assert quick.model_copy(
-        update={"name": fenmoor.name, "version": fenmoor.version, "assessment": fenmoor.assessment}
-    ) == fenmoor
+    assert (
+        quick.model_copy(
+            update={
+                "name": fenmoor.name,
+                "version": fenmoor.version,
+                "assessment": fenmoor.assessment,
+            }
+        )
+        == fenmoor
+    )
     assert quick.assessment.model_copy(update={"agenda_lead_wd": 5}) == fenmoor.assessment
 
 
