@@ -192,8 +192,11 @@ class CaseEngine(Generic[CaseT]):
                 f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]
             )
         data = self._validated(spec.data, cmd.data, f"data for {cmd.trigger}")
-        missing = [f"{r.label}: {p}" for r in spec.requires for p in r.check(case)]
-        problems = [p for g in spec.guards for p in g.check(case, data)]
+        missing = [
+            f"{r.label}: {p}" for r in spec.requires if not r.condition for p in r.check(case)
+        ]
+        problems = [p for r in spec.requires if r.condition for p in r.check(case)]
+        problems += [p for g in spec.guards for p in g.check(case, data)]
         if missing:
             also = f". Also refused: {'; '.join(problems)}" if problems else ""
             raise ArtefactsMissing(

@@ -31,6 +31,9 @@ class Requirement(Generic[C]):
     label: str
     check: Callable[[C], list[str]]
     supplied_by: str
+    # A condition of the case rather than something supplied (the assessment date has come):
+    # shown among the blockers, refused as a failed rule, not as a missing artefact.
+    condition: bool = False
 
 
 @dataclass(frozen=True)

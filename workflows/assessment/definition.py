@@ -147,7 +147,9 @@ PANEL_INDEPENDENT = Guard[Case](
 DATE_AHEAD = Guard[Case]("date_ahead", "a date in the future", _date_ahead)
 AGENDA_IN_TIME = Guard[Case]("agenda_lead_time", "agenda sent in time", _agenda_in_time)
 # Met by time passing, not by anyone: it names no supplier.
-DATE_REACHED = Requirement[Case]("date_reached", "the assessment date", _date_reached, "")
+DATE_REACHED = Requirement[Case](
+    "date_reached", "the assessment date", _date_reached, "", condition=True
+)
 SM_ATTENDED = Guard[Case]("sm_attended", "the Service Manager attended", _sm_attended)
 EVERY_CRITERION = Guard[Case](
     "every_criterion", "a decision on each agenda criterion", _every_agenda_criterion
