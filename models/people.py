@@ -157,6 +157,19 @@ class Directory(BaseModel):
                 return person
         raise UnknownPerson(f"{person_id} is not in the directory of people", person=person_id)
 
+    def manager_conflicts(self, person_id: str) -> list[str]:
+        """Why ``person_id`` cannot be a Service Manager: unknown, or on the Executive, which
+        holds Service Managers to account (DOMAIN §2.3, §8.1)."""
+        try:
+            person = self.person(person_id)
+        except UnknownPerson as err:
+            return [err.message]
+        if person.roles & {Role.EXEC, Role.ETM}:
+            return [
+                f"{person.label()} is on the Executive, which holds Service Managers to account"
+            ]
+        return []
+
     def service(self, service_id: str) -> ServiceEntry | None:
         return next((s for s in self.services if s.id == service_id), None)
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -95,25 +95,51 @@ async def onboard_service(
         )
     except ValidationError as err:
         raise invalid("the onboarding command", err) from err
+    await _start_once(
+        client,
+        LifecycleWorkflow.run,
+        start,
+        workflow_id,
+        task_queue,
+        ("lifecycle", contract.service_id),
+        summary=f"Lifecycle of {contract.service_id} {contract.name} (onboarded)",
+        details=f"Onboarded by {actor} at {contract.lifecycle_stage}.",
+        exists="the service is already in the engine",
+    )
+    return workflow_id
+
+
+async def _start_once(
+    client: Client,
+    run: Any,
+    start: BaseModel,
+    workflow_id: str,
+    task_queue: str,
+    key: tuple[str, str],
+    *,
+    summary: str,
+    details: str,
+    exists: str,
+) -> None:
+    """Start a case under its business key. The id is used once: only a case refused at its
+    start may be started again."""
+    process, case_id = key
     try:
         await client.start_workflow(
-            LifecycleWorkflow.run,
+            run,
             start,
             id=workflow_id,
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes(
-                initial_attributes("lifecycle", contract.service_id)
-            ),
-            static_summary=f"Lifecycle of {contract.service_id} {contract.name} (onboarded)",
+            search_attributes=TypedSearchAttributes(initial_attributes(process, case_id)),
+            static_summary=summary,
+            static_details=details,
         )
     except WorkflowAlreadyStartedError as err:
         raise CaseExists(
-            f"{workflow_id} already exists: the service is already in the engine",
-            workflow_id=workflow_id,
+            f"{workflow_id} already exists: {exists}", workflow_id=workflow_id
         ) from err
-    return workflow_id
 
 
 def parse_proposal(document: dict[str, Any]) -> Proposal:
@@ -133,28 +159,20 @@ async def start_new_service(
         start = NewServiceInput(proposal=proposal, proposer=proposer)
     except ValidationError as err:
         raise invalid("the start command", err) from err
-    try:
-        await client.start_workflow(
-            NewServiceWorkflow.run,
-            start,
-            id=workflow_id,
-            task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            # A proposal id is used once; only a case refused at its start may be raised again.
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-            search_attributes=TypedSearchAttributes(
-                initial_attributes("establishment", proposal.id)
-            ),
-            static_summary=f"New service proposal {proposal.id}: {proposal.name}",
-            static_details=(
-                f"**{proposal.name}** ({proposal.trigger_type}, signal {proposal.signal})\n\n"
-                f"{proposal.summary}\n\nRaised by {proposer}."
-            ),
-        )
-    except WorkflowAlreadyStartedError as err:
-        raise CaseExists(
-            f"{workflow_id} already exists: a proposal id is used once", workflow_id=workflow_id
-        ) from err
+    await _start_once(
+        client,
+        NewServiceWorkflow.run,
+        start,
+        workflow_id,
+        task_queue,
+        ("establishment", proposal.id),
+        summary=f"New service proposal {proposal.id}: {proposal.name}",
+        details=(
+            f"**{proposal.name}** ({proposal.trigger_type}, signal {proposal.signal})\n\n"
+            f"{proposal.summary}\n\nRaised by {proposer}."
+        ),
+        exists="a proposal id is used once",
+    )
     return workflow_id
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.notifications import Outbox
@@ -103,6 +104,16 @@ def _print_result(result: CommandResult) -> None:
     if result.artefact:
         typer.echo(f"stored: {result.artefact.json_path}")
         typer.echo(f"        {result.artefact.markdown_path}")
+
+
+async def _wait_for_verdict(client: Client, workflow_id: str) -> None:
+    """Wait for the worker to accept or refuse a case it was just asked to start."""
+    if await cases.wait_until_open(client, workflow_id) is None:
+        typer.secho(
+            "no worker has taken the case up yet; it will be checked when one runs",
+            err=True,
+            fg="yellow",
+        )
 
 
 def _model(model: type[M], document: dict[str, Any], what: str) -> M:
@@ -199,12 +210,7 @@ def start_new_service(proposal_file: Path, actor: Actor) -> None:
             client, proposal, actor, Settings.from_env().task_queue
         )
         # The worker checks the demand against its directory: wait for its yes or no.
-        if await cases.wait_until_open(client, workflow_id) is None:
-            typer.secho(
-                "no worker has taken the case up yet; it will be checked when one runs",
-                err=True,
-                fg="yellow",
-            )
+        await _wait_for_verdict(client, workflow_id)
         return workflow_id
 
     typer.echo(_run(action))
@@ -232,12 +238,7 @@ def onboard(
         workflow_id = await cases.onboard_service(
             client, contract, actor, budget, tuple(team or ()), Settings.from_env().task_queue
         )
-        if await cases.wait_until_open(client, workflow_id) is None:
-            typer.secho(
-                "no worker has taken the case up yet; it will be checked when one runs",
-                err=True,
-                fg="yellow",
-            )
+        await _wait_for_verdict(client, workflow_id)
         return workflow_id
 
     typer.echo(_run(action))

@@ -10,14 +10,16 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.directory import CaseContext
     from models.audit import AuditEntry
     from models.case_state import CaseState
     from models.case_view import BlockerView, CaseStatus
     from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
-    from models.errors import CaseClosed, OsomError
-    from workflows._case import CaseEngine
+    from models.errors import CaseClosed, DirectoryUnavailable, OsomError
+    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
     from workflows._definition import ProcessDefinition
     from workflows._errors import refusal
 
@@ -134,6 +136,24 @@ class CaseWorkflow(Generic[CaseT]):
         return self.DEFINITION.mermaid(current=self._engine.case.state if self._engine else None)
 
     # -- shared plumbing ----------------------------------------------------------------------
+
+    async def _load_context(self) -> CaseContext:
+        """The directory and policy the worker serves, for a case started without them; a
+        broken file refuses the case at once (the activity does not retry it)."""
+        try:
+            context: CaseContext = await workflow.execute_activity(
+                "load_case_context",
+                result_type=CaseContext,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="load the directory and the policy in force",
+            )
+        except ActivityError as err:
+            self._refused = DirectoryUnavailable(
+                f"the case could not load its directory and policy: {err.cause}"
+            )
+            raise refusal(self._refused) from err
+        return context
 
     async def _loaded(self) -> CaseEngine[CaseT]:
         """The engine once the case is open; a refusal if the case was refused at its start."""

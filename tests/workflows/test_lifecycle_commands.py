@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 
+from models.contract import BudgetAllocation
 from models.criteria import AssessmentType
 from models.errors import (
     ArtefactsMissing,
@@ -14,14 +17,18 @@ from models.errors import (
     InvalidArtefact,
     NotAuthorised,
 )
+from models.lifecycle import LifecycleInput
+from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import assert_refused_unchanged
 from tests.workflows.services import (
+    contract_for,
     decisions,
     established_service,
     onboarded_service,
 )
+from workflows import LifecycleWorkflow
 from workflows._clock import add_working_days
 
 
@@ -262,3 +269,32 @@ async def test_decommissioning_a_service_others_depend_on_needs_an_override(
     status = await service.status()
     assert status.state == "DECOMMISSIONED"
     assert status.terminal
+
+
+async def test_a_lifecycle_not_handed_over_by_establishment_must_be_onboarded(
+    engine: Engine, unique: str
+) -> None:
+    contract = contract_for(svc(unique), "LIVE")
+    handle = await engine.client.start_workflow(
+        LifecycleWorkflow.run,
+        LifecycleInput(contract=contract, started_by="P-001"),
+        id=f"service/{contract.service_id}",
+        task_queue=engine.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert isinstance(failed.value.cause, ApplicationError)
+    assert failed.value.cause.type == "GuardFailed"
+    assert "comes from an establishment case" in failed.value.cause.message
+
+
+async def test_onboarding_refuses_an_executive_as_service_manager(
+    engine: Engine, unique: str
+) -> None:
+    contract = contract_for(svc(unique), "LIVE").model_copy(update={"service_manager": "P-004"})
+    budget = BudgetAllocation.model_validate(artefact("live-budget.yaml"))
+    workflow_id = await cases.onboard_service(
+        engine.client, contract, "P-001", budget, task_queue=engine.settings.task_queue
+    )
+    with pytest.raises(GuardFailed, match="is on the Executive"):
+        await cases.wait_until_open(engine.client, workflow_id)

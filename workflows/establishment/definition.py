@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.contract import BudgetAllocation, ContractCheckpoint, LifecycleStage, ServiceContract
-from models.errors import GuardFailed, UnknownPerson
+from models.errors import GuardFailed
 from models.establishment import EstablishmentCase, RoutingDecision, ServiceManagerAppointment
 from models.people import ActingAs, CaseRole, Delegation, Directory, Permit, Role
 from models.proposal import DiscoveryPlan, Proposal
@@ -95,13 +95,7 @@ def _target_is_live(case: Case, data: Any) -> list[str]:
 
 def _sm_not_conflicted(case: Case, data: Any) -> list[str]:
     assert isinstance(data, ServiceManagerAppointment)
-    try:
-        person = case.directory.person(data.person)
-    except UnknownPerson as err:
-        return [err.message]
-    if person.roles & {Role.EXEC, Role.ETM}:
-        return [f"{person.label()} is on the Executive, which holds Service Managers to account"]
-    return []
+    return case.directory.manager_conflicts(data.person)
 
 
 def _budget_is_for_discovery(case: Case, data: Any) -> list[str]:

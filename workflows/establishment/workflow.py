@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.directory import CaseContext
     from models.case_view import EstablishmentOutcome
     from models.commands import (
         ArtefactRef,
@@ -19,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
     from models.contract import LifecycleStage
     from models.errors import (
         ArtefactConflict,
-        DirectoryUnavailable,
         GuardFailed,
         OsomError,
     )
@@ -27,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.lifecycle import LifecycleInput
     from models.people import Directory
     from models.policy import Policy
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
+    from workflows._case import CaseEngine
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow
     from workflows.establishment.definition import ESTABLISHMENT, check_demand
@@ -92,22 +90,6 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             service_id=case.service_id,
             contract=case.artefacts.get("service_contract"),
         )
-
-    async def _load_context(self) -> CaseContext:
-        try:
-            context: CaseContext = await workflow.execute_activity(
-                "load_case_context",
-                result_type=CaseContext,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary="load the directory and the policy in force",
-            )
-        except ActivityError as err:
-            self._refused = DirectoryUnavailable(
-                f"the case could not load its directory and policy: {err.cause}"
-            )
-            raise refusal(self._refused) from err
-        return context
 
     # -- this process's own steps -------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from models.contract import (
     ServiceContract,
 )
 from models.criteria import AssessmentType
-from models.errors import UnknownPerson
 from models.establishment import ServiceManagerAppointment
 from models.lifecycle import (
     KEPT_METRIC_VALUES,
@@ -239,13 +238,7 @@ def _content(contract: ServiceContract) -> dict[str, Any]:
 def _new_manager(case: Case, data: Any) -> list[str]:
     if data.person == case.service_manager:
         return [f"{data.person} already manages {case.contract.service_id}"]
-    try:
-        person = case.directory.person(data.person)
-    except UnknownPerson as err:
-        return [err.message]
-    if person.roles & {Role.EXEC, Role.ETM}:
-        return [f"{person.label()} is on the Executive, which holds Service Managers to account"]
-    return []
+    return case.directory.manager_conflicts(data.person)
 
 
 def _budget_phase_current_or_next(case: Case, data: Any) -> list[str]:

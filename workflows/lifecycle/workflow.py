@@ -18,7 +18,6 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
-    from activities.directory import CaseContext
     from models.assessment import (
         GATE_FOR_STAGE,
         AssessmentInput,
@@ -28,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.commands import ArtefactRef
     from models.contract import ContractCheckpoint
     from models.criteria import AssessmentType
-    from models.errors import DirectoryUnavailable, GuardFailed, OsomError
+    from models.errors import GuardFailed, OsomError
     from models.lifecycle import (
         AssessmentRequest,
         LifecycleCase,
@@ -150,7 +149,15 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
 
     def _check_start(self, case: LifecycleCase, input: LifecycleInput) -> ActingAs:
         if not input.onboarded:
-            # Handed over by an establishment case, which checked who published contract v1.
+            # L1: only an establishment case hands a service over (it checked who published
+            # contract v1); anything else must onboard the service (L2) and be checked for it.
+            parent = workflow.info().parent
+            if parent is None or not parent.workflow_id.startswith("new-service/"):
+                raise GuardFailed(
+                    "L1 service_established comes from an establishment case; to bring in an "
+                    "existing service, onboard it (L2, onboarded: true)",
+                    problems=["not started by an establishment case"],
+                )
             return ActingAs(person=input.started_by, role="EXEC (via establishment)")
         acting = case.directory.authorise(
             input.started_by, ONBOARDERS, {}, "onboard an existing service (L2)"
@@ -158,6 +165,8 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         problems = case.contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
         if case.contract.service_manager is None:
             problems.append("service_manager")
+        else:
+            problems += case.directory.manager_conflicts(case.contract.service_manager)
         if input.budget is None:
             problems.append("budget (the service's current budget)")
         if problems:
@@ -165,22 +174,6 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 "L2 existing_service_onboarded needs: " + "; ".join(problems), problems=problems
             )
         return acting
-
-    async def _load_context(self) -> CaseContext:
-        try:
-            context: CaseContext = await workflow.execute_activity(
-                "load_case_context",
-                result_type=CaseContext,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary="load the directory and the policy in force",
-            )
-        except ActivityError as err:
-            self._refused = DirectoryUnavailable(
-                f"the case could not load its directory and policy: {err.cause}"
-            )
-            raise refusal(self._refused) from err
-        return context
 
     # -- from the assessments -----------------------------------------------------------------
 
