@@ -368,7 +368,7 @@ def test_progress_does_not_wait_when_the_budget_is_there(
 
 
 def test_a_budget_in_a_progress_decision_must_be_for_the_next_phase() -> None:
-    next_phase = guard("progress_to_alpha", "budget_phase")
+    next_phase = guard("progress_to_alpha", "next_budget_phase")
     assert next_phase.check(make_case(), gate(phase=Stage.ALPHA)) == []
     assert next_phase.check(make_case(), gate()) == []
     assert next_phase.check(make_case(), gate(phase=Stage.BETA)) == [

@@ -430,12 +430,84 @@ NEXT_BUDGET_PHASE = Guard[Case](
 BUDGET_PHASE = Guard[Case]("budget_phase", "this or the next phase", _budget_phase_current_or_next)
 ASSESSMENT_WANTED = Guard[Case]("assessment_wanted", "no such assessment open", _assessment_wanted)
 
-GATE = {
-    Stage.DISCOVERY: AssessmentType.DISCOVERY_EXIT,
-    Stage.ALPHA: AssessmentType.ALPHA_EXIT,
-    Stage.BETA: AssessmentType.BETA_EXIT,
-}
 D = LifecycleDecision
+CHECKPOINT = {
+    Stage.ALPHA: ContractCheckpoint.ALPHA,
+    Stage.BETA: ContractCheckpoint.BETA,
+    Stage.LIVE: ContractCheckpoint.LIVE,
+}
+
+
+def _progress(
+    id: str,
+    trigger: str,
+    phase: Stage,
+    decision: LifecycleDecision,
+    also: tuple[Requirement[Case], ...] = (),
+) -> TransitionSpec[Case]:
+    """L4, L7, L11: on to the next phase on a MET gate report, a contract ready for it, and
+    (held until then) the next phase's budget."""
+    target = NEXT_PHASE[phase]
+    gate = GATE_FOR_STAGE[phase]
+    return TransitionSpec[Case](
+        id,
+        trigger,
+        (phase,),
+        target,
+        DECIDERS,
+        f"Move to {target.lower()} ({gate} MET, {decision}) once its budget is there",
+        requires=(_gate_report_published(gate), _contract_ready(CHECKPOINT[target]), *also),
+        guards=(report_guard(gate, frozenset({decision}), needs_met=True), NEXT_BUDGET_PHASE),
+        data=GateDecision,
+        record=_record_progress,
+        defer=_await_next_budget,
+        effects=(
+            "publish_contract",
+            *(("request_gate_assessment",) if target in GATE_FOR_STAGE else ()),
+            "notify_service_manager",
+        ),
+    )
+
+
+def _another_round(
+    id: str, trigger: str, phase: Stage, decision: LifecycleDecision
+) -> TransitionSpec[Case]:
+    """L3, L6: the gate asks for another round of the same phase, with its own budget."""
+    gate = GATE_FOR_STAGE[phase]
+    return TransitionSpec[Case](
+        id,
+        trigger,
+        (phase,),
+        phase,
+        DECIDERS,
+        f"Another {phase.lower()} round ({decision}) with its budget",
+        requires=(_gate_report_published(gate),),
+        guards=(report_guard(gate, frozenset({decision})), _budget_in_decision(phase)),
+        data=GateDecision,
+        record=_new_round(phase),
+        effects=("request_gate_assessment", "notify_service_manager"),
+        progress=False,
+    )
+
+
+def _closed_at_gate(
+    id: str, trigger: str, phase: Stage, decision: LifecycleDecision
+) -> TransitionSpec[Case]:
+    """L5, L8: the gate found the service not needed, or no way to build it."""
+    return TransitionSpec[Case](
+        id,
+        trigger,
+        (phase,),
+        Stage.DECOMMISSIONED,
+        DECIDERS,
+        f"Stop at the {phase.lower()} gate ({decision}); reasons recorded in the contract",
+        guards=(report_guard(GATE_FOR_STAGE[phase], frozenset({decision})),),
+        data=DecommissionDecision,
+        record=_record_decommission,
+        effects=("publish_contract", "close_assessments", "notify_service_manager"),
+        progress=False,
+    )
+
 
 LIFECYCLE = ProcessDefinition[Case](
     name="lifecycle",
@@ -562,114 +634,12 @@ LIFECYCLE = ProcessDefinition[Case](
         "check_metric_reports": Effect[Case]("flag contract metrics not reported this period"),
     },
     transitions=(
-        TransitionSpec[Case](
-            "L3",
-            "further_discovery_approved",
-            (Stage.DISCOVERY,),
-            Stage.DISCOVERY,
-            DECIDERS,
-            "Another discovery round (MORE_RESEARCH) with a new budget",
-            requires=(_gate_report_published(GATE[Stage.DISCOVERY]),),
-            guards=(
-                report_guard(AssessmentType.DISCOVERY_EXIT, frozenset({D.MORE_RESEARCH})),
-                _budget_in_decision(Stage.DISCOVERY),
-            ),
-            data=GateDecision,
-            record=_new_round(Stage.DISCOVERY),
-            effects=("request_gate_assessment", "notify_service_manager"),
-            progress=False,
-        ),
-        TransitionSpec[Case](
-            "L4",
-            "progress_to_alpha",
-            (Stage.DISCOVERY,),
-            Stage.ALPHA,
-            DECIDERS,
-            "Move to alpha (PROGRESS_TO_ALPHA, MET) once the alpha budget is there",
-            requires=(
-                _gate_report_published(GATE[Stage.DISCOVERY]),
-                _contract_ready(ContractCheckpoint.ALPHA),
-            ),
-            guards=(
-                report_guard(
-                    AssessmentType.DISCOVERY_EXIT, frozenset({D.PROGRESS_TO_ALPHA}), needs_met=True
-                ),
-                Guard[Case](
-                    "budget_phase", "budget for the next phase", _next_budget_phase_matches
-                ),
-            ),
-            data=GateDecision,
-            record=_record_progress,
-            defer=_await_next_budget,
-            effects=("publish_contract", "request_gate_assessment", "notify_service_manager"),
-        ),
-        TransitionSpec[Case](
-            "L5",
-            "not_required_confirmed",
-            (Stage.DISCOVERY,),
-            Stage.DECOMMISSIONED,
-            DECIDERS,
-            "The discovery found the service is not needed (NOT_REQUIRED)",
-            guards=(report_guard(AssessmentType.DISCOVERY_EXIT, frozenset({D.NOT_REQUIRED})),),
-            data=DecommissionDecision,
-            record=_record_decommission,
-            effects=("publish_contract", "close_assessments", "notify_service_manager"),
-            progress=False,
-        ),
-        TransitionSpec[Case](
-            "L6",
-            "alpha_extended",
-            (Stage.ALPHA,),
-            Stage.ALPHA,
-            DECIDERS,
-            "Another alpha round (UNDETERMINED) with its budget",
-            requires=(_gate_report_published(GATE[Stage.ALPHA]),),
-            guards=(
-                report_guard(AssessmentType.ALPHA_EXIT, frozenset({D.UNDETERMINED})),
-                _budget_in_decision(Stage.ALPHA),
-            ),
-            data=GateDecision,
-            record=_new_round(Stage.ALPHA),
-            effects=("request_gate_assessment", "notify_service_manager"),
-            progress=False,
-        ),
-        TransitionSpec[Case](
-            "L7",
-            "progress_to_beta",
-            (Stage.ALPHA,),
-            Stage.BETA,
-            DECIDERS,
-            "Move to beta (PROGRESS_TO_BETA, MET) once the beta budget is there",
-            requires=(
-                _gate_report_published(GATE[Stage.ALPHA]),
-                _contract_ready(ContractCheckpoint.BETA),
-            ),
-            guards=(
-                report_guard(
-                    AssessmentType.ALPHA_EXIT, frozenset({D.PROGRESS_TO_BETA}), needs_met=True
-                ),
-                Guard[Case](
-                    "budget_phase", "budget for the next phase", _next_budget_phase_matches
-                ),
-            ),
-            data=GateDecision,
-            record=_record_progress,
-            defer=_await_next_budget,
-            effects=("publish_contract", "request_gate_assessment", "notify_service_manager"),
-        ),
-        TransitionSpec[Case](
-            "L8",
-            "no_viable_solution_confirmed",
-            (Stage.ALPHA,),
-            Stage.DECOMMISSIONED,
-            DECIDERS,
-            "Alpha found no suitable way (NO_SUITABLE_WAY)",
-            guards=(report_guard(AssessmentType.ALPHA_EXIT, frozenset({D.NO_SUITABLE_WAY})),),
-            data=DecommissionDecision,
-            record=_record_decommission,
-            effects=("publish_contract", "close_assessments", "notify_service_manager"),
-            progress=False,
-        ),
+        _another_round("L3", "further_discovery_approved", Stage.DISCOVERY, D.MORE_RESEARCH),
+        _progress("L4", "progress_to_alpha", Stage.DISCOVERY, D.PROGRESS_TO_ALPHA),
+        _closed_at_gate("L5", "not_required_confirmed", Stage.DISCOVERY, D.NOT_REQUIRED),
+        _another_round("L6", "alpha_extended", Stage.ALPHA, D.UNDETERMINED),
+        _progress("L7", "progress_to_beta", Stage.ALPHA, D.PROGRESS_TO_BETA),
+        _closed_at_gate("L8", "no_viable_solution_confirmed", Stage.ALPHA, D.NO_SUITABLE_WAY),
         TransitionSpec[Case](
             "L9",
             "returned_to_discovery",
@@ -692,29 +662,7 @@ LIFECYCLE = ProcessDefinition[Case](
             ),
             progress=False,
         ),
-        TransitionSpec[Case](
-            "L11",
-            "go_live_approved",
-            (Stage.BETA,),
-            Stage.LIVE,
-            DECIDERS,
-            "Go live (BETA_EXIT MET, GO_LIVE): contract complete, metrics reported",
-            requires=(
-                _gate_report_published(GATE[Stage.BETA]),
-                _contract_ready(ContractCheckpoint.LIVE),
-                METRICS_REPORTED,
-            ),
-            guards=(
-                report_guard(AssessmentType.BETA_EXIT, frozenset({D.GO_LIVE}), needs_met=True),
-                Guard[Case](
-                    "budget_phase", "budget for the next phase", _next_budget_phase_matches
-                ),
-            ),
-            data=GateDecision,
-            record=_record_progress,
-            defer=_await_next_budget,
-            effects=("publish_contract", "notify_service_manager"),
-        ),
+        _progress("L11", "go_live_approved", Stage.BETA, D.GO_LIVE, (METRICS_REPORTED,)),
         TransitionSpec[Case](
             "L12",
             "beta_continued",
@@ -722,7 +670,7 @@ LIFECYCLE = ProcessDefinition[Case](
             Stage.BETA,
             DECIDERS,
             "Stay in beta after NOT_MET; a reassessment is requested",
-            requires=(_gate_report_published(GATE[Stage.BETA]),),
+            requires=(_gate_report_published(AssessmentType.BETA_EXIT),),
             guards=(report_guard(AssessmentType.BETA_EXIT, frozenset({D.CONTINUE_BETA})),),
             data=GateDecision,
             record=_record_reassessment,
