@@ -413,6 +413,16 @@ def test_a_new_alpha_round_records_its_budget_and_round() -> None:
     assert case.budgets[Stage.ALPHA] == budget(Stage.ALPHA)
 
 
+def test_a_return_to_discovery_drops_the_budgets_of_later_phases() -> None:
+    earlier = {Stage.DISCOVERY: budget(Stage.DISCOVERY), Stage.ALPHA: budget(Stage.ALPHA)}
+    case = make_case(Stage.ALPHA, budgets=dict(earlier), discovery_round=1)
+    record("returned_to_discovery", case, ReturnToDiscovery(budget=budget(Stage.DISCOVERY)))
+    assert case.discovery_round == 2
+    assert set(case.budgets) == {Stage.DISCOVERY}
+    case.state = Stage.DISCOVERY
+    assert defer_of("progress_to_alpha")(case, gate()) == "the ALPHA budget (budget_changed)"
+
+
 @pytest.mark.parametrize(
     ("stage", "allowed"),
     [
