@@ -271,18 +271,41 @@ class ReportSummary(_Strict):
     report: ArtefactRef
 
 
+class AssessmentClosure(_Strict):
+    """The record an assessment leaves when it ends without a report."""
+
+    assessment_id: str
+    assessment_type: AssessmentType
+    service_id: ServiceId
+    closed_at: datetime
+    closed_by: str
+    reason: str
+
+
 class AssessmentOutcome(_Strict):
-    """How an assessment ended, sent to its service's lifecycle and returned by the workflow."""
+    """How an assessment ended, sent to its service's lifecycle: where its report (or closure
+    record) is stored. The lifecycle reads the stored document; the signal itself is trusted
+    for nothing else."""
 
     assessment_id: str
     service_id: ServiceId
     state: Literal["PUBLISHED", "CANCELLED"]
-    report: ReportSummary | None = None
+    record: ArtefactRef
+
+
+class ServiceChange(_Strict):
+    """From the lifecycle to its open assessments: the current contract and Service Manager."""
+
+    contract: ArtefactRef
+    service_manager: PersonId
 
 
 class AssessmentCase(CaseState):
     request: AssessmentInput
     state: str = "REQUESTED"
+    # Kept current by the lifecycle until the agenda pins the contract version.
+    contract: ArtefactRef
+    service_manager: PersonId
     schedule: AssessmentSchedule | None = None
     criteria: list[str] = Field(default_factory=list)
     contract_version: int | None = None
@@ -308,12 +331,12 @@ class AssessmentCase(CaseState):
         """The service's people: its manager, the team it was given, and the team the
         directory lists for it (they may not assess it)."""
         listed = self.directory.service(self.request.service_id)
-        return {self.request.service_manager, *self.request.team, *(listed.team if listed else ())}
+        return {self.service_manager, *self.request.team, *(listed.team if listed else ())}
 
     def relations(self) -> Relations:
         panel = tuple(p.person for p in self.schedule.panel) if self.schedule else None
         return {
-            CaseRole.SERVICE_MANAGER: self.request.service_manager,
+            CaseRole.SERVICE_MANAGER: self.service_manager,
             CaseRole.LEAD_ASSESSOR: self.schedule.lead if self.schedule else None,
             CaseRole.PANEL: panel,
         }

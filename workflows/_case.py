@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
@@ -97,7 +97,8 @@ class CaseEngine(Generic[CaseT]):
         )
         self.lock = asyncio.Lock()
         self._workflow_effects = workflow_effects
-        self._pending: list[Notification] = []
+        self._outgoing: list[Notification] = []
+        self._sending = False
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
 
@@ -321,22 +322,27 @@ class CaseEngine(Generic[CaseT]):
         self, spec: TransitionSpec[CaseT], data: Any, actor: str
     ) -> tuple[str, str, ArtefactRef | None]:
         """Record the data, fire the trigger and run the workflow's own steps for it. If a step
-        fails, the case is put back exactly as it was and the refusal goes to the sender."""
+        fails, the case's state is put back as it was and the refusal goes to the sender. (An
+        artefact a step already stored stays in the store; processes order their steps so that
+        the store comes first and nothing after it fails on a person's input.)"""
         snapshot = self.case.model_copy(deep=True)
-        queued = len(self._pending)
+        queued = len(self._outgoing)
         source = self.case.state
         produced: ArtefactRef | None = None
+        self.case.as_of = workflow.now()  # what the record functions date things with
         try:
             if spec.record is not None:
                 spec.record(self.case, data, actor)
             produced = await self._steps(spec, data, actor, after_move=False)
             target = self.machine.fire(spec.trigger)
             produced = await self._steps(spec, data, actor, after_move=True) or produced
-        except OsomError:
+        except (OsomError, FailureError) as err:
             for name in type(self.case).model_fields:
                 setattr(self.case, name, getattr(snapshot, name))
-            del self._pending[queued:]
-            raise
+            del self._outgoing[queued:]
+            if isinstance(err, OsomError):
+                raise
+            raise OsomError(f"{spec.id} {spec.trigger} could not be completed: {err}") from err
         return source, target, produced
 
     async def _steps(
@@ -369,6 +375,8 @@ class CaseEngine(Generic[CaseT]):
             assert spec is not None
             if not self.machine.is_legal(pending.trigger):
                 self.case.pending = None  # the case moved on another way
+            elif not self._still_authorised(pending, spec):
+                self.case.pending = None
             else:
                 data = self._validated(spec.data, pending.data, f"data for {pending.trigger}")
                 still = spec.defer(self.case, data) if spec.defer else None
@@ -379,7 +387,7 @@ class CaseEngine(Generic[CaseT]):
                         workflow.logger.warning(
                             "pending.failed", extra={"trigger": pending.trigger, "error": err.type}
                         )
-                        self.enter_state(self.case.state)
+                        self.refresh()
                         return
                     reason = (
                         f"{spec.id} {pending.trigger} approved by {pending.actor} "
@@ -389,7 +397,20 @@ class CaseEngine(Generic[CaseT]):
                     self.audit(SYSTEM, pending.trigger, source, target, "system", reason)
                     await self._moved(spec, pending.actor, pending.reason)
                     return
-        self.enter_state(self.case.state)
+        self.refresh()
+
+    def _still_authorised(self, pending: PendingMove, spec: TransitionSpec[CaseT]) -> bool:
+        """Whether the person who approved a held move may still make it (the directory may
+        have been reloaded since); if not, the move is dropped and the audit log says so."""
+        try:
+            self.case.directory.authorise(
+                pending.actor, spec.permits, self.case.relations(), f"fire {spec.id}"
+            )
+        except OsomError as err:
+            reason = f"held {pending.trigger} (decision {pending.decision_id}) dropped: {err}"
+            self.audit(SYSTEM, pending.trigger, self.case.state, self.case.state, "system", reason)
+            return False
+        return True
 
     def _blocked(self, spec: TransitionSpec[CaseT], data: Any) -> bool:
         """Whether the move's requirements or guards fail now (a held move then keeps waiting)."""
@@ -500,7 +521,7 @@ class CaseEngine(Generic[CaseT]):
         case lock for) a slow or broken notification channel."""
         if not to:
             return
-        self._pending.append(
+        self._outgoing.append(
             Notification(
                 id=f"{len(self.case.audit):04d}-{workflow.uuid4().hex[:8]}",
                 case_id=workflow.info().workflow_id,
@@ -513,7 +534,8 @@ class CaseEngine(Generic[CaseT]):
         )
 
     def has_queued_notifications(self) -> bool:
-        return bool(self._pending)
+        """Notifications waiting, or one being sent right now."""
+        return bool(self._outgoing) or self._sending
 
     async def deliver_notifications(self) -> None:
         """Send queued notifications as they come, until the case is final and all are sent.
@@ -521,10 +543,15 @@ class CaseEngine(Generic[CaseT]):
         Best effort: a notification that cannot be sent is logged, never undoes a decision.
         """
         while True:
-            await workflow.wait_condition(lambda: bool(self._pending) or self._final())
-            if not self._pending:
+            # A move that ends the case queues its notifications once its last step is done:
+            # wait for every handler, not only for the final state.
+            await workflow.wait_condition(
+                lambda: bool(self._outgoing) or (self.final() and workflow.all_handlers_finished())
+            )
+            if not self._outgoing:
                 return
-            notification = self._pending.pop(0)
+            notification = self._outgoing.pop(0)
+            self._sending = True
             try:
                 await workflow.execute_activity(
                     "notify",
@@ -537,15 +564,17 @@ class CaseEngine(Generic[CaseT]):
                 workflow.logger.warning(
                     "notification.failed", extra={"notification_id": notification.id}
                 )
+            finally:
+                self._sending = False
 
     # -- deadlines -------------------------------------------------------------------------------
 
     async def keep_deadlines(self) -> None:
         """Remind and escalate on the running clock until the case reaches a final state."""
-        while not self._final():
+        while not self.final():
             await self._wait_for_clock_change_or_event()
 
-    def _final(self) -> bool:
+    def final(self) -> bool:
         return self.definition.state(self.case.state).terminal
 
     async def _wait_for_clock_change_or_event(self) -> None:
@@ -554,7 +583,7 @@ class CaseEngine(Generic[CaseT]):
         cancelled and restarted timers."""
         key = self._deadline_key()
         if key is None:
-            await workflow.wait_condition(lambda: self._deadline_key() != key or self._final())
+            await workflow.wait_condition(lambda: self._deadline_key() != key or self.final())
             return
         name, at, kind = key
         label = self.case.clocks[name].label
@@ -571,7 +600,7 @@ class CaseEngine(Generic[CaseT]):
 
     def _deadline_key(self) -> tuple[str, datetime, str] | None:
         """What the deadline timer waits for: the first clock, when its event is, and which."""
-        if self._final():
+        if self.final():
             return None
         return _deadlines.next_deadline(self.case)
 
@@ -586,7 +615,18 @@ class CaseEngine(Generic[CaseT]):
             self.audit(
                 SYSTEM, f"deadline_{spec.on_due}", case.state, case.state, "system", clock.label
             )
-            await self._workflow_effects[spec.on_due](SYSTEM.person, None)
+            try:
+                await self._workflow_effects[spec.on_due](SYSTEM.person, None)
+            except (OsomError, FailureError) as err:  # the clock starts over; it tries again
+                workflow.logger.warning("deadline.duty_failed", extra={"duty": spec.on_due})
+                self.audit(
+                    SYSTEM,
+                    f"deadline_{spec.on_due}",
+                    case.state,
+                    case.state,
+                    "system",
+                    f"could not be done: {err}",
+                )
             await self.settle()
             return
         escalation = kind == "escalate"
@@ -603,8 +643,8 @@ class CaseEngine(Generic[CaseT]):
         self.audit(SYSTEM, f"deadline_{kind}", case.state, case.state, "system", clock.label)
         await self.settle()
 
-    def enter_state(self, state: str) -> None:
-        """Start, keep or stop the deadline clocks for ``state``, and show the new state."""
+    def refresh(self) -> None:
+        """Start, keep or stop the deadline clocks for the case as it is now, and show it."""
         self.case.clocks = _deadlines.reconcile(self.definition, self.case, workflow.now())
         self.publish_status()
 

@@ -86,7 +86,14 @@ def make_case(
         policy=policy,
         directory=DIRECTORY,
     )
-    case = AssessmentCase(request=request, directory=DIRECTORY, policy=policy, as_of=NOW)
+    case = AssessmentCase(
+        request=request,
+        contract=request.contract,
+        service_manager=request.service_manager,
+        directory=DIRECTORY,
+        policy=policy,
+        as_of=NOW,
+    )
     for name, value in fields.items():
         setattr(case, name, value)
     return case

@@ -906,3 +906,17 @@ def test_metric_reporting_clock_is_monthly() -> None:
     clock = LIFECYCLE.clock("metric_reporting")
     assert clock.due is not None
     assert clock.due(make_case(Stage.BETA), NOW) == datetime(2027, 3, 17, 9, 0, tzinfo=UTC)
+
+
+DECOMMISSION = DecommissionDecision.model_validate(artefact("decommission.yaml"))
+
+
+def test_altering_the_contract_while_decommissioning_keeps_the_recorded_reasons() -> None:
+    case = make_case(Stage.LIVE)
+    record("decommissioning_started", case, DECOMMISSION)
+    case.state = Stage.DECOMMISSIONING
+    altered = ContractAlteration(contract=ready_for_live(), rationale="help route moved")
+    record("contract_altered", case, altered)
+    assert case.contract.decommission is not None
+    assert case.contract.decommission.reason_codes == ["BETTER_SERVICE_EXISTS"]
+    assert case.contract.migration_guidance == DECOMMISSION.migration_guidance

@@ -173,7 +173,7 @@ def _record_reschedule(case: Case, data: Any, actor: str) -> None:
 def _record_agenda(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, Agenda)
     case.criteria = list(data.criteria or case.policy.assessment.criteria[case.request.type])
-    case.contract_version = case.request.contract.version
+    case.contract_version = case.contract.version
 
 
 def _record_held(case: Case, data: Any, actor: str) -> None:
@@ -254,7 +254,7 @@ ASSESSMENT = ProcessDefinition[Case](
         "notify_panel": Effect[Case](
             "tell the Service Manager and the panel",
             lambda case: (
-                [case.request.service_manager]
+                [case.service_manager]
                 + ([p.person for p in case.schedule.panel] if case.schedule else [])
             ),
         ),
@@ -336,23 +336,13 @@ ASSESSMENT = ProcessDefinition[Case](
         TransitionSpec[Case](
             "A10",
             "assessment_cancelled",
-            OPEN,
+            (*OPEN, "HELD", "REPORT_DRAFT"),
             "CANCELLED",
-            ORGANISERS,
-            "Cancel the assessment",
+            (*ORGANISERS, Permit(role=Role.ETM, delegation=Delegation.DECIDE_LIFECYCLE)),
+            "Cancel the assessment (also sent by the lifecycle when the service is stopped)",
             reason_required=True,
             effects=("notify_panel",),
             progress=False,
-        ),
-        TransitionSpec[Case](
-            "A11",
-            "service_closed",
-            (*OPEN, "HELD", "REPORT_DRAFT"),
-            "CANCELLED",
-            (),
-            "The service was decommissioned; the assessment is closed",
-            progress=False,
-            automatic=True,
         ),
     ),
 )

@@ -8,6 +8,7 @@ lifecycle, which keeps the report for the Executive's gate decision.
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
@@ -17,13 +18,14 @@ with workflow.unsafe.imports_passed_through():
 
     from models.assessment import (
         AssessmentCase,
+        AssessmentClosure,
         AssessmentInput,
         AssessmentOutcome,
         AssessmentReport,
         AssessorEntry,
         ReportCriterion,
         ReportPublication,
-        ReportSummary,
+        ServiceChange,
     )
     from models.commands import ArtefactRef
     from models.criteria import CATALOGUE
@@ -47,7 +49,13 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
     def __init__(self, input: AssessmentInput) -> None:
         super().__init__()
         self._input = input
-        case = AssessmentCase(request=input, directory=input.directory, policy=input.policy)
+        case = AssessmentCase(
+            request=input,
+            contract=input.contract,
+            service_manager=input.service_manager,
+            directory=input.directory,
+            policy=input.policy,
+        )
         effects = {"publish_report": self._publish_report}
         assert set(effects) == WORKFLOW_EFFECTS
         self._engine = CaseEngine(ASSESSMENT, case, effects)
@@ -59,7 +67,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         case = engine.case
         requester = ActingAs(person=input.requested_by, role="lifecycle")
         engine.audit(requester, "assessment_requested", "", case.state, "accepted", input.reason)
-        engine.enter_state(case.state)
+        engine.refresh()
         engine.run_effects(
             ASSESSMENT.start_effects,
             f"Assessment requested: {case.title}",
@@ -67,25 +75,33 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         )
         await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        outcome = self._outcome()
+        outcome = await self._outcome()
         try:
             lifecycle = workflow.get_external_workflow_handle(input.lifecycle_workflow_id)
             await lifecycle.signal(CONCLUDED_SIGNAL, outcome)
-        except FailureError:  # the service's case has ended; the report stays in the store
+        except FailureError:  # the service's case has ended; the record stays in the store
             workflow.logger.warning(
                 "assessment.lifecycle_gone", extra={"lifecycle": input.lifecycle_workflow_id}
             )
         return outcome
 
     @workflow.signal(
-        name="service_closed",
-        description="From the lifecycle: the service was decommissioned, close this assessment.",
+        name="service_changed",
+        description="From the lifecycle: the current contract version and Service Manager.",
     )
-    async def service_closed(self, reason: str) -> None:
+    async def service_changed(self, change: ServiceChange) -> None:
+        """Taken from the service's own lifecycle only, and only forward: the agenda pins the
+        contract version it finds, and the Service Manager is the service's current one."""
         engine = self._ready()
+        case = engine.case
+        expected = f"service/{case.request.service_id}/service_contract/"
+        if expected not in change.contract.json_path:
+            return
         async with engine.lock:
-            if not ASSESSMENT.state(engine.case.state).terminal:
-                await engine.fire_automatic("service_closed", None, reason)
+            if case.contract_version is None and change.contract.version > case.contract.version:
+                case.contract = change.contract
+            case.service_manager = change.service_manager
+            engine.refresh()
 
     async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
         """A7: the report with every field of DOMAIN §7.5, written as a readable document."""
@@ -106,10 +122,10 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             result_rule=case.policy.assessment.overall_result_rule,
             result_overridden=data.result_override is not None,
             stage=request.stage,
-            service_manager=request.service_manager,
+            service_manager=case.service_manager,
             service_contract_ref=f"{request.service_id}@v{case.contract_version} "
             f"(service/{request.service_id}/service_contract/v{case.contract_version}.md)",
-            contract_version=case.contract_version or request.contract.version,
+            contract_version=case.contract_version or case.contract.version,
             assessors=[
                 AssessorEntry(
                     person=p.person,
@@ -127,31 +143,37 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             published_at=workflow.now(),
             published_by=actor,
         )
-        folder = f"service/{request.service_id}/assessments/{request.assessment_id}"
-        ref = await engine.store(folder, "assessment_report", 1, report)
+        ref = await engine.store(self._folder(), "assessment_report", 1, report)
         case.report = report
         case.artefacts["assessment_report"] = ref
         return ref
 
-    def _outcome(self) -> AssessmentOutcome:
-        case = self._ready().case
-        ref = case.artefacts.get("assessment_report")
-        if case.state != "PUBLISHED" or case.report is None or ref is None:
-            return AssessmentOutcome(
-                assessment_id=case.case_id, service_id=case.request.service_id, state="CANCELLED"
+    async def _outcome(self) -> AssessmentOutcome:
+        """Where the report is stored, or (cancelled) a closure record stored now."""
+        engine = self._ready()
+        case = engine.case
+        request = case.request
+        report = case.artefacts.get("assessment_report")
+        state: Literal["PUBLISHED", "CANCELLED"] = "PUBLISHED"
+        if case.state != "PUBLISHED" or report is None:
+            closing = next((e for e in reversed(case.audit) if e.to_state == "CANCELLED"), None)
+            closure = AssessmentClosure(
+                assessment_id=request.assessment_id,
+                assessment_type=request.type,
+                service_id=request.service_id,
+                closed_at=workflow.now(),
+                closed_by=closing.actor if closing else "SYSTEM",
+                reason=(closing.reason if closing else None) or "cancelled",
             )
-        report = case.report
+            report = await engine.store(self._folder(), "assessment_closure", 1, closure)
+            state = "CANCELLED"
         return AssessmentOutcome(
-            assessment_id=case.case_id,
-            service_id=case.request.service_id,
-            state="PUBLISHED",
-            report=ReportSummary(
-                assessment_id=report.assessment_id,
-                type=report.assessment_type,
-                stage=report.stage,
-                result=report.result,
-                lifecycle_decision=report.lifecycle_decision,
-                published_at=report.published_at,
-                report=ref,
-            ),
+            assessment_id=request.assessment_id,
+            service_id=request.service_id,
+            state=state,
+            record=report,
         )
+
+    def _folder(self) -> str:
+        request = self._input
+        return f"service/{request.service_id}/assessments/{request.assessment_id}"

@@ -74,7 +74,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             self._refused = err
             raise refusal(err) from err
         engine.audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
-        engine.enter_state(case.state)
+        engine.refresh()
         engine.run_effects(
             ESTABLISHMENT.start_effects,
             f"New proposal {case.proposal.id}: {case.proposal.name}",

@@ -329,8 +329,16 @@ def _record_decommission(case: Case, data: Any, actor: str) -> None:
 
 
 def _record_alteration(case: Case, data: Any, actor: str) -> None:
+    """The new content; what the lifecycle itself recorded (the SM, the phase, why and how the
+    service is being retired) carries over."""
     case.contract = data.contract.model_copy(
-        update={"service_manager": case.service_manager, "lifecycle_stage": case.stage}
+        update={
+            "service_manager": case.service_manager,
+            "lifecycle_stage": case.stage,
+            "decommission": case.contract.decommission,
+            "migration_guidance": data.contract.migration_guidance
+            or case.contract.migration_guidance,
+        }
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -20,9 +20,12 @@ with workflow.unsafe.imports_passed_through():
 
     from models.assessment import (
         GATE_FOR_STAGE,
+        AssessmentClosure,
         AssessmentInput,
         AssessmentOutcome,
         AssessmentReport,
+        ReportSummary,
+        ServiceChange,
     )
     from models.commands import ArtefactRef
     from models.contract import ContractCheckpoint
@@ -58,6 +61,8 @@ WORKFLOW_EFFECTS = frozenset(
 MAX_RUN_EVENTS = 1_000
 # The audit entries a run carries over; older ones are archived in the artefact store.
 CARRIED_AUDIT = 50
+# Assessment ids someone else's workflow has taken are skipped, this many at most.
+MAX_ID_ATTEMPTS = 5
 ONBOARDERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM, delegation=Delegation.ONBOARD_SERVICE))
 
 
@@ -110,7 +115,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         if input.carried is None:
             await self._begin(engine, input)
         else:
-            engine.enter_state(engine.case.state)
+            engine.refresh()
         self._opened = True
         await asyncio.gather(
             engine.keep_deadlines(), engine.deliver_notifications(), self._hand_over_when_long()
@@ -132,20 +137,21 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 await self._publish_contract(input.started_by, None)
             else:
                 case.artefacts["service_contract"] = input.contract_ref
-        except OsomError as err:
-            self._refused = err
-            raise refusal(err) from err
+            if case.stage in GATE_FOR_STAGE:
+                gate = GATE_FOR_STAGE[case.stage]
+                await self._request(gate, SYSTEM.person, f"{case.state} began")
+        except (OsomError, FailureError) as err:
+            self._refused = err if isinstance(err, OsomError) else OsomError(str(err))
+            raise refusal(self._refused) from err
         trigger = "existing_service_onboarded" if input.onboarded else "service_established"
         engine.audit(acting, trigger, "", case.state, "accepted", reason=None)
-        engine.enter_state(case.state)
+        engine.refresh()
         engine.notify(
             "info",
             [case.service_manager, case.directory.executive.id],
             f"{case.title} is in {case.state}",
             f"Contract v{case.contract.version} published; the {case.state} phase has begun.",
         )
-        if case.stage in GATE_FOR_STAGE:
-            await self._request(GATE_FOR_STAGE[case.stage], SYSTEM.person, f"{case.state} began")
 
     def _check_start(self, case: LifecycleCase, input: LifecycleInput) -> ActingAs:
         if not input.onboarded:
@@ -179,77 +185,101 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
 
     @workflow.signal(
         name=CONCLUDED_SIGNAL,
-        description="From an assessment child: its report was published, or it was cancelled.",
+        description="From an assessment child: where its report (or closure record) is stored.",
     )
     async def assessment_concluded(self, outcome: AssessmentOutcome) -> None:
+        """Counts only what the artefact store holds for one of this service's open
+        assessments: the signal itself is trusted for nothing else."""
         engine = await self._signalled_engine()
         if engine is None:
             return
         async with engine.lock:
             case = engine.case
             expected = case.open_assessments.get(outcome.assessment_id)
-            if expected is None or outcome.service_id != case.contract.service_id:
+            document = await self._stored_outcome(outcome, expected) if expected else None
+            if expected is None or document is None:
                 workflow.logger.warning(
-                    "assessment.unexpected", extra={"assessment_id": outcome.assessment_id}
+                    "assessment.unverified", extra={"assessment_id": outcome.assessment_id}
                 )
-                return
-            summary = outcome.report
-            if summary is not None and not await self._report_matches(outcome, expected):
                 return
             del case.open_assessments[outcome.assessment_id]
-            if summary is None:
-                engine.audit(
-                    SYSTEM,
-                    "assessment_cancelled",
-                    case.state,
-                    case.state,
-                    "system",
-                    f"{outcome.assessment_id} ({expected.type}) ended without a report",
-                )
-                await engine.settle()
-                return
-            case.reports[summary.assessment_id] = summary
-            reason = (
-                f"{summary.assessment_id} {summary.type} report published: {summary.result}, "
-                f"{summary.lifecycle_decision}"
-            )
-            if case.stage == LifecycleStage.LIVE and summary.type in LIVE_TYPES:
-                await engine.fire_automatic("periodic_assessment_recorded", summary, reason)
-                return
-            engine.audit(
-                SYSTEM, "assessment_report_published", case.state, case.state, "system", reason
-            )
-            engine.notify(
-                "info",
-                [case.directory.executive.id, case.service_manager],
-                f"{case.title}: {summary.type} report published — {summary.lifecycle_decision}",
-                f"{reason}\nThe Executive decides the move citing {summary.assessment_id}.",
-            )
-            await engine.settle()
+            try:
+                await self._take_in(engine, expected, outcome.record, document)
+            except (OsomError, FailureError) as err:  # the report is kept; L13 is not applied
+                workflow.logger.warning("assessment.not_recorded", extra={"error": str(err)})
+                engine.refresh()
 
-    async def _report_matches(self, outcome: AssessmentOutcome, expected: OpenAssessment) -> bool:
-        """The report named in the signal is the one in the store, for this assessment."""
-        summary = outcome.report
-        assert summary is not None
+    async def _take_in(
+        self,
+        engine: CaseEngine[LifecycleCase],
+        expected: OpenAssessment,
+        record: ArtefactRef,
+        document: AssessmentReport | AssessmentClosure,
+    ) -> None:
+        case = engine.case
+        if isinstance(document, AssessmentClosure):
+            reason = f"{expected.assessment_id} ({expected.type}) closed: {document.reason}"
+            engine.audit(SYSTEM, "assessment_cancelled", case.state, case.state, "system", reason)
+            await engine.settle()
+            return
+        summary = ReportSummary(
+            assessment_id=document.assessment_id,
+            type=document.assessment_type,
+            stage=document.stage,
+            result=document.result,
+            lifecycle_decision=document.lifecycle_decision,
+            published_at=document.published_at,
+            report=record,
+        )
+        case.reports[summary.assessment_id] = summary
+        reason = (
+            f"{summary.assessment_id} {summary.type} report published: {summary.result}, "
+            f"{summary.lifecycle_decision}"
+        )
+        if case.stage == LifecycleStage.LIVE and summary.type in LIVE_TYPES:
+            await engine.fire_automatic("periodic_assessment_recorded", summary, reason)
+            return
+        engine.audit(
+            SYSTEM, "assessment_report_published", case.state, case.state, "system", reason
+        )
+        engine.notify(
+            "info",
+            [case.directory.executive.id, case.service_manager],
+            f"{case.title}: {summary.type} report published — {summary.lifecycle_decision}",
+            f"{reason}\nThe Executive decides the move citing {summary.assessment_id}.",
+        )
+        await engine.settle()
+
+    async def _stored_outcome(
+        self, outcome: AssessmentOutcome, expected: OpenAssessment
+    ) -> AssessmentReport | AssessmentClosure | None:
+        """The report or closure record the store holds where this assessment writes it."""
+        case = self._ready().case
+        kind = "assessment_report" if outcome.state == "PUBLISHED" else "assessment_closure"
+        folder = f"service/{case.contract.service_id}/assessments/{expected.assessment_id}/{kind}/"
+        if folder not in outcome.record.json_path or outcome.record.kind != kind:
+            return None
         try:
             content = await workflow.execute_activity(
                 "read_artefact",
-                summary.report,
+                outcome.record,
                 result_type=dict,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=BOUNDED_RETRY,
-                summary=f"check the report of {outcome.assessment_id}",
+                summary=f"read the {kind.replace('_', ' ')} of {expected.assessment_id}",
             )
-            report = AssessmentReport.model_validate(content)
+            model = AssessmentReport if kind == "assessment_report" else AssessmentClosure
+            document = model.model_validate(content)
         except (ActivityError, ValidationError) as err:
-            workflow.logger.warning("assessment.report_unreadable", extra={"error": str(err)})
-            return False
-        return (
-            report.assessment_id == expected.assessment_id
-            and report.assessment_type == expected.type == summary.type
-            and report.result == summary.result
-            and report.lifecycle_decision == summary.lifecycle_decision
-        )
+            workflow.logger.warning("assessment.unreadable", extra={"error": str(err)})
+            return None
+        if (
+            document.assessment_id != expected.assessment_id
+            or document.assessment_type != expected.type
+            or document.service_id != case.contract.service_id
+        ):
+            return None
+        return document
 
     # -- this process's own steps -------------------------------------------------------------
 
@@ -273,7 +303,21 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         )
         case.contract = contract
         case.artefacts["service_contract"] = ref
+        change = ServiceChange(contract=ref, service_manager=case.service_manager)
+        await self._tell_assessments(change)
         return ref
+
+    async def _tell_assessments(self, change: ServiceChange) -> None:
+        """Open assessments follow the service: its newest contract until their agenda pins
+        one, and its current Service Manager (DOMAIN §9.5 service_manager_replaced)."""
+        for assessment in self._ready().case.open_assessments.values():
+            child = workflow.get_external_workflow_handle(assessment.workflow_id)
+            try:
+                await child.signal("service_changed", change)
+            except FailureError:  # an operator ended it; its closure never came
+                workflow.logger.warning(
+                    "assessment.gone", extra={"assessment_id": assessment.assessment_id}
+                )
 
     async def _request_gate(self, actor: str, data: object) -> None:
         case = self._ready().case
@@ -291,53 +335,85 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             await self._request(AssessmentType.LIVE_PERIODIC, actor, "periodic live assessment due")
 
     async def _request(self, kind: AssessmentType, actor: str, reason: str) -> None:
-        """Start an assessment child; it outlives this run if the service continues as new."""
+        """Start an assessment child; it outlives this run if the service continues as new.
+
+        One of the same type left open from an earlier round is cancelled first (its report
+        could no longer count). An id someone else has taken is skipped, not fatal.
+        """
         engine = self._ready()
         case = engine.case
+        stale = [
+            a
+            for a in case.open_assessments.values()
+            if a.type == kind and not case.in_this_round(a.assessment_id)
+        ]
+        await self._cancel(stale, actor, f"a new {case.state} round began")
         if any(a.type == kind for a in case.open_assessments.values()):
             return
         contract = case.artefacts.get("service_contract")
         assert contract is not None
-        case.assessments_requested += 1
-        assessment_id = f"{case.contract.service_id}-A{case.assessments_requested:02d}"
-        request = AssessmentInput(
-            assessment_id=assessment_id,
-            service_id=case.contract.service_id,
-            service_name=case.contract.name,
-            type=kind,
-            stage=case.stage,
-            service_manager=case.service_manager,
-            team=case.team,
-            contract=contract,
-            requested_by=actor,
-            reason=reason,
-            lifecycle_workflow_id=workflow.info().workflow_id,
-            policy=case.policy,
-            directory=case.directory,
-        )
-        try:
-            await workflow.start_child_workflow(
-                AssessmentWorkflow.run,
-                request,
-                id=request.workflow_id,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary=f"{kind} assessment of {case.title}",
+        for _ in range(MAX_ID_ATTEMPTS):
+            case.assessments_requested += 1
+            assessment_id = f"{case.contract.service_id}-A{case.assessments_requested:02d}"
+            request = AssessmentInput(
+                assessment_id=assessment_id,
+                service_id=case.contract.service_id,
+                service_name=case.contract.name,
+                type=kind,
+                stage=case.stage,
+                service_manager=case.service_manager,
+                team=case.team,
+                contract=contract,
+                requested_by=actor,
+                reason=reason,
+                lifecycle_workflow_id=workflow.info().workflow_id,
+                policy=case.policy,
+                directory=case.directory,
             )
-        except WorkflowAlreadyStartedError as err:
-            raise OsomError(f"assessment {assessment_id} already exists") from err
-        case.open_assessments[assessment_id] = OpenAssessment(
-            assessment_id=assessment_id,
-            type=kind,
-            workflow_id=request.workflow_id,
-            requested_at=workflow.now(),
-        )
+            try:
+                await workflow.start_child_workflow(
+                    AssessmentWorkflow.run,
+                    request,
+                    id=request.workflow_id,
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    static_summary=f"{kind} assessment of {case.title}",
+                )
+            except WorkflowAlreadyStartedError:
+                workflow.logger.warning("assessment.id_taken", extra={"id": request.workflow_id})
+                continue
+            case.open_assessments[assessment_id] = OpenAssessment(
+                assessment_id=assessment_id,
+                type=kind,
+                workflow_id=request.workflow_id,
+                requested_at=workflow.now(),
+            )
+            return
+        raise OsomError(f"no free assessment id for {case.contract.service_id}")
 
     async def _close_assessments(self, actor: str, data: object) -> None:
         case = self._ready().case
-        for assessment in case.open_assessments.values():
+        await self._cancel(
+            list(case.open_assessments.values()), actor, f"{case.title} is {case.state}"
+        )
+
+    async def _cancel(self, assessments: list[OpenAssessment], actor: str, reason: str) -> None:
+        """Cancel open assessments as ``actor`` (A10, checked and audited in each of them)."""
+        case = self._ready().case
+        for assessment in assessments:
+            cancel = {
+                "decision_id": f"{assessment.assessment_id}-cancelled-by-lifecycle",
+                "trigger": "assessment_cancelled",
+                "actor": actor if actor != SYSTEM.person else case.directory.executive.id,
+                "reason": reason,
+            }
             child = workflow.get_external_workflow_handle(assessment.workflow_id)
-            await child.signal("service_closed", f"{case.title} is {case.state}")
-        case.open_assessments.clear()
+            try:
+                await child.signal("decide_signal", cancel)
+            except FailureError:  # an operator ended it already
+                workflow.logger.warning(
+                    "assessment.gone", extra={"assessment_id": assessment.assessment_id}
+                )
+            case.open_assessments.pop(assessment.assessment_id, None)
 
     async def _check_metric_reports(self, actor: str, data: object) -> None:
         """The reporting period ended: flag it to the SM if nothing came, escalate repeats."""
@@ -364,14 +440,18 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         engine = self._ready()
         await workflow.wait_condition(
             lambda: (
-                self._final()
+                self._ready().final()
                 or workflow.info().get_current_history_length() > MAX_RUN_EVENTS
                 or workflow.info().is_continue_as_new_suggested()
             )
         )
-        if self._final():
+        if self._ready().final():
             return
-        archived = await self._archive_audit(engine)
+        try:
+            archived = await self._archive_audit(engine)
+        except OsomError as err:  # the next run carries the whole log instead
+            workflow.logger.warning("audit.archive_failed", extra={"error": err.message})
+            archived = 0
 
         def quiet() -> bool:
             # No command or deadline half way, no notification waiting to be sent.
@@ -390,10 +470,6 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         workflow.continue_as_new(
             LifecycleInput(contract=case.contract, started_by=self._input.started_by, carried=case)
         )
-
-    def _final(self) -> bool:
-        engine = self._ready()
-        return engine.definition.state(engine.case.state).terminal
 
     async def _archive_audit(self, engine: CaseEngine[LifecycleCase]) -> int:
         """Store the audit entries this run will not carry; return how many they are."""
