@@ -7,6 +7,7 @@ handlers, opens its engine, and adds its own run method and steps.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
@@ -24,6 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows._errors import refusal
 
 CaseT = TypeVar("CaseT", bound=CaseState)
+
+
+def let_go(child: asyncio.Future[Any]) -> None:
+    """A child started with ABANDON lives on its own: its result (or its termination by an
+    operator) is not this case's business, so it is read and dropped, not left unretrieved."""
+    child.add_done_callback(lambda done: None if done.cancelled() else done.exception())
 
 
 class CaseWorkflow(Generic[CaseT]):

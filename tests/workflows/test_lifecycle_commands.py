@@ -9,6 +9,8 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from models.assessment import AssessmentOutcome
+from models.commands import ArtefactRef
 from models.contract import BudgetAllocation
 from models.criteria import AssessmentType
 from models.errors import (
@@ -298,3 +300,63 @@ async def test_onboarding_refuses_an_executive_as_service_manager(
     )
     with pytest.raises(GuardFailed, match="is on the Executive"):
         await cases.wait_until_open(engine.client, workflow_id)
+
+
+async def test_a_forged_assessment_outcome_changes_nothing(engine: Engine, unique: str) -> None:
+    service = await onboarded_service(engine, svc(unique), "BETA", "contract-for-beta.yaml")
+    beta = await service.next_assessment(AssessmentType.BETA_EXIT)
+    forged = AssessmentOutcome(
+        assessment_id=beta.assessment_id,
+        service_id=service.service_id,
+        state="CANCELLED",
+        record=ArtefactRef(
+            kind="assessment_closure",
+            version=1,
+            sha256="0" * 64,
+            json_path=f"/tmp/service/{service.service_id}/assessments/x/assessment_closure/v1.json",
+            markdown_path="/tmp/x.md",
+        ),
+    )
+    before = (await service.status(), await service.audit_log())
+
+    await service.handle.signal("assessment_concluded", forged)
+    await service.settled_history_length()
+
+    assert (await service.status(), await service.audit_log()) == before
+    assert beta.assessment_id in before[0].facts["Open assessments"]
+
+
+async def test_stopping_a_service_whose_assessment_an_operator_ended(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "BETA", "contract-for-beta.yaml")
+    beta = await service.next_assessment(AssessmentType.BETA_EXIT)
+    await beta.handle.terminate("operator clean-up")
+
+    await service.decide(
+        "decommissioning_started", "P-001", data=artefact("decommission.yaml"), reason="stop"
+    )
+
+    status = await service.status()
+    assert status.state == "DECOMMISSIONING"
+    assert "Open assessments" not in status.facts
+
+
+async def test_stopping_a_service_cancels_its_open_assessment_as_the_executive(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "BETA", "contract-for-beta.yaml")
+    beta = await service.next_assessment(AssessmentType.BETA_EXIT)
+
+    await service.decide(
+        "decommissioning_started", "P-001", data=artefact("decommission.yaml"), reason="stop"
+    )
+
+    status = await beta.until(lambda s: s.state == "CANCELLED", "cancelled")
+    cancelled = [e for e in await beta.audit_log() if e.command == "assessment_cancelled"]
+    assert [(e.actor, e.outcome) for e in cancelled] == [("P-001", "accepted")]
+    assert status.terminal
+    folder = engine.settings.artefact_root / "service" / service.service_id / "assessments"
+    closure = folder / beta.assessment_id / "assessment_closure" / "v1.md"
+    await beta.handle.result()  # the closure record is written as the assessment ends
+    assert "P-001" in closure.read_text(encoding="utf-8")

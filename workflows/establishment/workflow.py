@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.policy import Policy
     from workflows._case import CaseEngine
     from workflows._errors import refusal
-    from workflows._handlers import CaseWorkflow
+    from workflows._handlers import CaseWorkflow, let_go
     from workflows.establishment.definition import ESTABLISHMENT, check_demand
     from workflows.lifecycle.workflow import LifecycleWorkflow, lifecycle_workflow_id
 
@@ -139,7 +139,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             directory=case.directory,
         )
         try:
-            await workflow.start_child_workflow(
+            child = await workflow.start_child_workflow(
                 LifecycleWorkflow.run,
                 handover,
                 id=lifecycle_workflow_id(service_id),
@@ -151,6 +151,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
                 f"{service_id} already has a lifecycle case; choose another service_id",
                 problems=[f"service/{service_id} exists"],
             ) from err
+        let_go(child)
 
     def _open(self, directory: Directory, policy: Policy) -> None:
         """Create the case and its engine (once, before any handler reads them)."""

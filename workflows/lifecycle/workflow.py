@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from models.stages import LifecycleStage
     from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
     from workflows._errors import refusal
-    from workflows._handlers import CaseWorkflow
+    from workflows._handlers import CaseWorkflow, let_go
     from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
     from workflows.lifecycle.definition import LIFECYCLE, LIVE_TYPES
 
@@ -196,8 +196,13 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         async with engine.lock:
             case = engine.case
             expected = case.open_assessments.get(outcome.assessment_id)
-            document = await self._stored_outcome(outcome, expected) if expected else None
-            if expected is None or document is None:
+            if expected is None:  # closed by this case already, or not one of its own
+                workflow.logger.info(
+                    "assessment.not_open", extra={"assessment_id": outcome.assessment_id}
+                )
+                return
+            document = await self._stored_outcome(outcome, expected)
+            if document is None:
                 workflow.logger.warning(
                     "assessment.unverified", extra={"assessment_id": outcome.assessment_id}
                 )
@@ -371,7 +376,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 directory=case.directory,
             )
             try:
-                await workflow.start_child_workflow(
+                child = await workflow.start_child_workflow(
                     AssessmentWorkflow.run,
                     request,
                     id=request.workflow_id,
@@ -381,6 +386,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             except WorkflowAlreadyStartedError:
                 workflow.logger.warning("assessment.id_taken", extra={"id": request.workflow_id})
                 continue
+            let_go(child)
             case.open_assessments[assessment_id] = OpenAssessment(
                 assessment_id=assessment_id,
                 type=kind,
