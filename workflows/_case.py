@@ -193,11 +193,7 @@ class CaseEngine(Generic[CaseT]):
                 f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]
             )
         data = self._validated(spec.data, cmd.data, f"data for {cmd.trigger}")
-        missing = [
-            f"{r.label}: {p}" for r in spec.requires if not r.condition for p in r.check(case)
-        ]
-        problems = [p for r in spec.requires if r.condition for p in r.check(case)]
-        problems += [p for g in spec.guards for p in g.check(case, data)]
+        missing, problems = self._what_stops(spec, data)
         if missing:
             also = f". Also refused: {'; '.join(problems)}" if problems else ""
             raise ArtefactsMissing(
@@ -414,9 +410,18 @@ class CaseEngine(Generic[CaseT]):
 
     def _blocked(self, spec: TransitionSpec[CaseT], data: Any) -> bool:
         """Whether the move's requirements or guards fail now (a held move then keeps waiting)."""
-        missing = [p for r in spec.requires for p in r.check(self.case)]
-        problems = [p for g in spec.guards for p in g.check(self.case, data)]
+        missing, problems = self._what_stops(spec, data)
         return bool(missing or problems)
+
+    def _what_stops(self, spec: TransitionSpec[CaseT], data: Any) -> tuple[list[str], list[str]]:
+        """What the move lacks (artefacts, labelled) and which rules refuse it."""
+        case = self.case
+        missing = [
+            f"{r.label}: {p}" for r in spec.requires if not r.condition for p in r.check(case)
+        ]
+        problems = [p for r in spec.requires if r.condition for p in r.check(case)]
+        problems += [p for g in spec.guards for p in g.check(case, data)]
+        return missing, problems
 
     async def apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
         if (earlier := self.replayed(cmd)) is not None:
