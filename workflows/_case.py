@@ -24,8 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.artefact_store import StoreRequest
     from activities.notifications import Notification
     from models.audit import AuditEntry
-    from models.case_state import CaseState, ClockState, PendingMove
-    from models.case_view import BlockerView, CaseStatus, DeadlineView
+    from models.case_state import CaseState, PendingMove
+    from models.case_view import CaseStatus
     from models.commands import (
         ArtefactRef,
         ArtefactSubmission,
@@ -47,11 +47,12 @@ with workflow.unsafe.imports_passed_through():
         invalid,
         payload_size,
     )
-    from models.people import ActingAs, CaseRole, Directory, Permit, Role, holders_of
-    from workflows import _clock, _deadlines, _visibility
+    from models.people import ActingAs, Directory, Permit, Role
+    from workflows import _clock, _deadlines, _view, _visibility
     from workflows._definition import ProcessDefinition, TransitionSpec
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
+    from workflows._outbox import NotificationQueue
 
 CaseT = TypeVar("CaseT", bound=CaseState)
 Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
@@ -64,9 +65,6 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
 # directory must end in a refusal, not an endless retry.
 BOUNDED_RETRY = RetryPolicy(maximum_attempts=5)
-# Notifications are best effort and must not pile up behind a broken channel.
-NOTIFY_TIMEOUT = timedelta(seconds=10)
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=3)
 # Refused signals are recorded up to this many; past it they are only counted, so a sender
 # retrying a bad signal forever cannot grow the history without bound.
 MAX_RECORDED_REFUSALS = 100
@@ -97,8 +95,7 @@ class CaseEngine(Generic[CaseT]):
         )
         self.lock = asyncio.Lock()
         self._workflow_effects = workflow_effects
-        self._outgoing: list[Notification] = []
-        self._sending = False
+        self.outbox = NotificationQueue()
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
 
@@ -181,7 +178,7 @@ class CaseEngine(Generic[CaseT]):
         if not self.machine.is_legal(cmd.trigger):
             raise IllegalTransition(
                 f"{spec.id} {cmd.trigger} is not possible from {case.state}; "
-                f"possible from here: {', '.join(self._people_triggers())}",
+                f"possible from here: {', '.join(self.people_triggers())}",
                 trigger=cmd.trigger,
                 state=case.state,
             )
@@ -322,7 +319,7 @@ class CaseEngine(Generic[CaseT]):
         artefact a step already stored stays in the store; processes order their steps so that
         the store comes first and nothing after it fails on a person's input.)"""
         snapshot = self.case.model_copy(deep=True)
-        queued = len(self._outgoing)
+        queued = self.outbox.mark()
         source = self.case.state
         produced: ArtefactRef | None = None
         self.case.as_of = workflow.now()  # what the record functions date things with
@@ -335,7 +332,7 @@ class CaseEngine(Generic[CaseT]):
         except (OsomError, FailureError) as err:
             for name in type(self.case).model_fields:
                 setattr(self.case, name, getattr(snapshot, name))
-            del self._outgoing[queued:]
+            self.outbox.back_to(queued)
             if isinstance(err, OsomError):
                 raise
             raise OsomError(f"{spec.id} {spec.trigger} could not be completed: {err}") from err
@@ -522,11 +519,10 @@ class CaseEngine(Generic[CaseT]):
         subject: str,
         body: str,
     ) -> None:
-        """Queue a notification: the run loop sends it, so no command waits on (or holds the
-        case lock for) a slow or broken notification channel."""
+        """Queue a notification for the run loop to send."""
         if not to:
             return
-        self._outgoing.append(
+        self.outbox.add(
             Notification(
                 id=f"{len(self.case.audit):04d}-{workflow.uuid4().hex[:8]}",
                 case_id=workflow.info().workflow_id,
@@ -539,38 +535,12 @@ class CaseEngine(Generic[CaseT]):
         )
 
     def has_queued_notifications(self) -> bool:
-        """Notifications waiting, or one being sent right now."""
-        return bool(self._outgoing) or self._sending
+        return self.outbox.busy
 
     async def deliver_notifications(self) -> None:
-        """Send queued notifications as they come, until the case is final and all are sent.
-
-        Best effort: a notification that cannot be sent is logged, never undoes a decision.
-        """
-        while True:
-            # A move that ends the case queues its notifications once its last step is done:
-            # wait for every handler, not only for the final state.
-            await workflow.wait_condition(
-                lambda: bool(self._outgoing) or (self.final() and workflow.all_handlers_finished())
-            )
-            if not self._outgoing:
-                return
-            notification = self._outgoing.pop(0)
-            self._sending = True
-            try:
-                await workflow.execute_activity(
-                    "notify",
-                    notification,
-                    start_to_close_timeout=NOTIFY_TIMEOUT,
-                    retry_policy=NOTIFY_RETRY,
-                    summary=notification.subject[:200],
-                )
-            except ActivityError:
-                workflow.logger.warning(
-                    "notification.failed", extra={"notification_id": notification.id}
-                )
-            finally:
-                self._sending = False
+        """Send queued notifications until the case is final and every handler is done (a
+        move that ends the case queues its notifications after its last step)."""
+        await self.outbox.deliver(lambda: self.final() and workflow.all_handlers_finished())
 
     # -- deadlines -------------------------------------------------------------------------------
 
@@ -639,9 +609,9 @@ class CaseEngine(Generic[CaseT]):
         verb = "ESCALATED: overdue" if escalation else ("Overdue" if overdue else "Reminder")
         self.notify(
             "escalation" if escalation else "reminder",
-            self._people(spec.escalate_to if escalation else spec.remind),
+            _view.people_holding(self.case, spec.escalate_to if escalation else spec.remind),
             f"{verb}: {clock.label} for {case.case_id} by {clock.due_at:%Y-%m-%d}",
-            f"{case.title} is {case.state}.\n" + self._blocker_summary(),
+            f"{case.title} is {case.state}.\n" + _view.blocker_summary(self.status()),
         )
         reminders = policy.reminder_wd if policy else None
         case.clocks[name] = _clock.after_event(clock, kind, reminders, workflow.now())
@@ -708,97 +678,18 @@ class CaseEngine(Generic[CaseT]):
         self.publish_status()
 
     def status(self) -> CaseStatus:
-        case = self.case
-        case.as_of = workflow.now()
-        state = self.definition.state(case.state)
-        blockers = [] if state.terminal else self.definition.blockers(case, case.state)
-        awaiting: list[str] = []
-        for blocker in blockers:
-            awaiting += [p.token() for p in blocker.permits] + self._people(blocker.permits)
-        deadlines = sorted(
-            (_deadline_view(clock) for clock in case.clocks.values()), key=lambda d: d.due_at
+        self.case.as_of = workflow.now()  # conditions such as "the date has come" read it
+        return _view.case_status(
+            self.definition, self.case, workflow.info().workflow_id, self.machine.legal_triggers()
         )
-        return CaseStatus(
-            workflow_id=workflow.info().workflow_id,
-            process=self.definition.name,
-            case_id=case.case_id,
-            title=case.title,
-            service_id=case.service_id,
-            state=case.state,
-            state_description=state.description,
-            terminal=state.terminal,
-            awaiting=list(dict.fromkeys(awaiting)),
-            blockers=[
-                BlockerView(
-                    id=b.id,
-                    trigger=b.trigger,
-                    description=b.description,
-                    who=b.who,
-                    missing=b.missing,
-                )
-                for b in blockers
-            ],
-            legal_triggers=[] if state.terminal else self._people_triggers(),
-            deadline=deadlines[0] if deadlines else None,
-            deadlines=deadlines,
-            pending=_pending_view(case.pending),
-            facts=case.facts(),
-            next_assessment_due=case.next_assessment_due,
-            depends_on=case.depends_on,
-            artefacts=dict(case.artefacts),
-            recent=case.audit[-5:],
-        )
-
-    def _people_triggers(self) -> list[str]:
-        """The triggers people may send from here (not the ones the engine fires itself)."""
-        automatic = {t.trigger for t in self.definition.transitions if t.automatic}
-        return [t for t in self.machine.legal_triggers() if t not in automatic]
 
     def publish_status(self) -> None:
         """Mirror the case into its search attributes and the Web UI's current details."""
         status = self.status()
         workflow.upsert_search_attributes(_visibility.updates_for(status))
-        last = next((e for e in reversed(self.case.audit) if e.outcome == "accepted"), None)
-        summary = None
-        if last:
-            summary = f"{last.command} by {last.actor} as {last.role} at {last.at:%Y-%m-%d %H:%M}"
-            summary += f" — {last.reason}" if last.reason else ""
         names = {p.id: p.name for p in self.case.directory.people}
-        workflow.set_current_details(_visibility.case_page(status, summary, names))
+        page = _visibility.case_page(status, _view.last_decision(self.case), names)
+        workflow.set_current_details(page)
 
-    def _blocker_summary(self) -> str:
-        return "\n".join(
-            f"{b.id} {b.trigger}: "
-            + ("; ".join(b.missing) if b.missing else f"ready for {', '.join(b.who)}")
-            for b in self.status().blockers
-        )
-
-    def _people(self, permits: tuple[Permit, ...]) -> list[str]:
-        """The directory ids of everyone who holds one of ``permits`` in this case."""
-        relations = self.case.relations()
-        people: list[str] = []
-        for permit in permits:
-            if isinstance(permit.role, CaseRole):
-                people += holders_of(relations, permit.role)
-            else:
-                people += self.case.directory.holders(permit)
-        return list(dict.fromkeys(people))
-
-
-def _deadline_view(clock: ClockState) -> DeadlineView:
-    return DeadlineView(
-        label=clock.label,
-        due_at=clock.due_at,
-        next_reminder_at=clock.next_reminder_at,
-        reminders_sent=clock.reminders_sent,
-        escalated=clock.escalated,
-    )
-
-
-def _pending_view(pending: PendingMove | None) -> str | None:
-    if pending is None:
-        return None
-    return (
-        f"{pending.trigger} approved by {pending.actor} on {pending.accepted_at:%Y-%m-%d}, "
-        f"waiting for {pending.waiting_for}"
-    )
+    def people_triggers(self) -> list[str]:
+        return _view.people_triggers(self.definition, self.machine.legal_triggers())

@@ -341,3 +341,14 @@ def test_every_effect_is_a_notification_or_performed_by_the_workflow() -> None:
         assert performed == handled[definition.name], "an effect without recipients needs a handler"
         for name in definition.start_effects:
             assert name in definition.effects
+
+
+@by_name
+def test_people_are_never_offered_a_trigger_the_engine_fires_itself(
+    definition: ProcessDefinition[Any],
+) -> None:
+    from workflows._view import people_triggers
+
+    every = [t.trigger for t in definition.transitions]
+    offered = people_triggers(definition, every)
+    assert offered == [t.trigger for t in definition.transitions if not t.automatic]

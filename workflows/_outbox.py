@@ -1,0 +1,66 @@
+"""The notifications a case has queued, sent one by one by the case's run loop.
+
+Commands only queue: no command waits on (or holds the case lock for) a slow or broken
+notification channel. Sending is best effort: a notification that cannot be sent is logged and
+never undoes a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notifications import Notification
+
+NOTIFY_TIMEOUT = timedelta(seconds=10)
+# Notifications must not pile up behind a broken channel.
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=3)
+
+
+class NotificationQueue:
+    def __init__(self) -> None:
+        self._queued: list[Notification] = []
+        self._sending = False
+
+    def add(self, notification: Notification) -> None:
+        self._queued.append(notification)
+
+    def mark(self) -> int:
+        """A point to go back to if the move that queues after it is refused."""
+        return len(self._queued)
+
+    def back_to(self, mark: int) -> None:
+        del self._queued[mark:]
+
+    @property
+    def busy(self) -> bool:
+        """Notifications waiting, or one being sent right now."""
+        return bool(self._queued) or self._sending
+
+    async def deliver(self, done: Callable[[], bool]) -> None:
+        """Send notifications as they come, until ``done`` holds and none is left."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self._queued) or done())
+            if not self._queued:
+                return
+            notification = self._queued.pop(0)
+            self._sending = True
+            try:
+                await workflow.execute_activity(
+                    "notify",
+                    notification,
+                    start_to_close_timeout=NOTIFY_TIMEOUT,
+                    retry_policy=NOTIFY_RETRY,
+                    summary=notification.subject[:200],
+                )
+            except ActivityError:
+                workflow.logger.warning(
+                    "notification.failed", extra={"notification_id": notification.id}
+                )
+            finally:
+                self._sending = False
