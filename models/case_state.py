@@ -56,6 +56,8 @@ class CaseState(BaseModel):
     refused_signals: int = 0
     # The moment a command is checked at, for rules about dates (set by the engine, not kept).
     as_of: datetime | None = Field(default=None, exclude=True)
+    # How the sender of the command being checked acts (for rules that depend on it).
+    acting_role: str | None = Field(default=None, exclude=True)
 
     def artefact_versions(self) -> dict[str, int]:
         return {kind: ref.version for kind, ref in self.artefacts.items()}

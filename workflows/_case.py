@@ -185,6 +185,7 @@ class CaseEngine(Generic[CaseT]):
         acting = case.directory.authorise(
             cmd.actor, spec.permits, case.relations(), f"fire {spec.id} {cmd.trigger}"
         )
+        case.acting_role = acting.role
         if spec.reason_required and not cmd.reason:
             raise GuardFailed(
                 f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]

@@ -34,6 +34,7 @@ from workflows._definition import Guard
 from workflows.assessment.definition import (
     AGENDA_IN_TIME,
     ASSESSMENT,
+    CRITERIA_FROM_EXEC,
     DATE_AHEAD,
     DATE_REACHED,
     DECISION_FITS,
@@ -147,7 +148,7 @@ MET, NOT_MET = Verdict.MET, Verdict.NOT_MET
 
 def test_rules_are_attached_to_the_transitions_domain_names() -> None:
     assert guards_of("assessment_scheduled") == (DATE_AHEAD, PANEL_INDEPENDENT)
-    assert guards_of("agenda_published") == (AGENDA_IN_TIME,)
+    assert guards_of("agenda_published") == (AGENDA_IN_TIME, CRITERIA_FROM_EXEC)
     assert guards_of("assessment_rescheduled") == (DATE_AHEAD,)
     assert guards_of("assessment_held") == (SM_ATTENDED,)
     held = ASSESSMENT.transition("assessment_held")
@@ -620,3 +621,20 @@ def test_a7_an_override_to_not_met_stops_progress() -> None:
     assert DECISION_FITS.check(case, publication) == [
         "PROGRESS_TO_BETA needs an overall result of MET; this report is NOT_MET"
     ]
+
+
+@pytest.mark.parametrize(
+    ("role", "criteria", "refused"),
+    [
+        ("LEAD_ASSESSOR", ["C1"], True),
+        ("LEAD_ASSESSOR", None, False),
+        ("EXEC", ["C1"], False),
+        ("EXEC (delegated to P-003: assessment_panel)", ["C1", "C5"], False),
+    ],
+)
+def test_a3_only_the_executive_chooses_other_criteria(
+    role: str, criteria: list[str] | None, refused: bool
+) -> None:
+    case = scheduled_case(acting_role=role)
+    problems = CRITERIA_FROM_EXEC.check(case, Agenda(criteria=criteria))
+    assert bool(problems) == refused

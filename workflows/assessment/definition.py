@@ -85,6 +85,18 @@ def _agenda_in_time(case: Case, data: Any) -> list[str]:
     return []
 
 
+def _criteria_from_the_executive(case: Case, data: Any) -> list[str]:
+    """The Executive chooses the criteria (DOMAIN §9.2 A3); a lead assessor publishing the
+    agenda sends the policy's set for the assessment type."""
+    assert isinstance(data, Agenda)
+    if data.criteria is not None and case.acting_role == CaseRole.LEAD_ASSESSOR:
+        return [
+            "the Executive (or an ETM with assessment_panel) chooses other criteria; as lead "
+            "assessor, publish the agenda without criteria to use the policy's set"
+        ]
+    return []
+
+
 def _date_reached(case: Case) -> list[str]:
     assert case.schedule is not None
     if _now(case) < case.schedule.date:
@@ -146,6 +158,9 @@ PANEL_INDEPENDENT = Guard[Case](
 )
 DATE_AHEAD = Guard[Case]("date_ahead", "a date in the future", _date_ahead)
 AGENDA_IN_TIME = Guard[Case]("agenda_lead_time", "agenda sent in time", _agenda_in_time)
+CRITERIA_FROM_EXEC = Guard[Case](
+    "criteria_from_the_executive", "criteria chosen by the Executive", _criteria_from_the_executive
+)
 # Met by time passing, not by anyone: it names no supplier.
 DATE_REACHED = Requirement[Case](
     "date_reached", "the assessment date", _date_reached, "", condition=True
@@ -280,7 +295,7 @@ ASSESSMENT = ProcessDefinition[Case](
             "AGENDA_PUBLISHED",
             (LEAD, *ORGANISERS),
             "Send the agenda with the criteria; pin the contract version",
-            guards=(AGENDA_IN_TIME,),
+            guards=(AGENDA_IN_TIME, CRITERIA_FROM_EXEC),
             data=Agenda,
             record=_record_agenda,
             effects=("notify_panel",),
