@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.people import ActingAs, Delegation, Directory, Permit, Role
     from models.policy import Policy
-    from models.stages import LifecycleStage
+    from models.stages import CLOSING_STAGES, LifecycleStage
     from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, let_go
@@ -169,6 +169,8 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             input.started_by, ONBOARDERS, {}, "onboard an existing service (L2)"
         )
         problems = case.contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
+        if case.stage in CLOSING_STAGES:
+            problems.append(f"a stage to run in (not {case.stage}): DISCOVERY, ALPHA, BETA or LIVE")
         if case.contract.service_manager is None:
             problems.append("service_manager")
         else:
