@@ -77,3 +77,15 @@ def test_the_discovery_decisions_cover_the_policys_discovery_criteria() -> None:
         ).criteria
     ]
     assert tuple(decided) == Policy().assessment.criteria[AssessmentType.DISCOVERY_EXIT]
+
+
+def test_examples_sent_with_osom_submit_name_an_artefact_kind_of_a_process() -> None:
+    from tests.examples import load_yaml
+    from workflows.assessment.definition import ASSESSMENT
+    from workflows.establishment.definition import ESTABLISHMENT
+    from workflows.lifecycle.definition import LIFECYCLE
+
+    kinds = {a.kind for d in (ESTABLISHMENT, LIFECYCLE, ASSESSMENT) for a in d.artefacts}
+    named = {p.name: load_yaml(p).get("kind") for p in (EXAMPLES / "artefacts").glob("*.yaml")}
+    assert named["metric-report.yaml"] == "metric_report"
+    assert {kind for kind in named.values() if kind} <= kinds
