@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, computed_field
 
 from models.audit import AuditEntry
 from models.commands import ArtefactRef
@@ -38,14 +38,19 @@ class CaseStatus(BaseModel):
     awaiting: list[str]
     blockers: list[BlockerView]
     legal_triggers: list[str]
-    deadline: DeadlineView | None
     artefacts: dict[str, ArtefactRef]
     recent: list[AuditEntry]
-    deadlines: list[DeadlineView] = []
+    deadlines: list[DeadlineView] = Field(default_factory=list, description="soonest first")
     pending: str | None = None
     facts: dict[str, str] = {}
     next_assessment_due: datetime | None = None
     depends_on: list[str] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def deadline(self) -> DeadlineView | None:
+        """The soonest deadline (the one the search attribute OsomNextDeadline shows)."""
+        return self.deadlines[0] if self.deadlines else None
 
 
 class EstablishmentOutcome(BaseModel):

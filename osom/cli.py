@@ -382,7 +382,7 @@ def _print_status(s: CaseStatus) -> None:
         typer.echo(f"approved: {s.pending}")
     if s.awaiting:
         typer.echo(f"waiting:  {', '.join(s.awaiting)}")
-    for d in s.deadlines or ([s.deadline] if s.deadline else []):
+    for d in s.deadlines:
         flag = "  OVERDUE (escalated)" if d.escalated else ""
         typer.echo(f"deadline: {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC{flag}")
     for b in s.blockers:

@@ -199,7 +199,6 @@ class CaseWorkflow(Generic[CaseT]):
             awaiting=[],
             blockers=[],
             legal_triggers=[],
-            deadline=None,
             artefacts={},
             recent=[],
         )

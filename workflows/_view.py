@@ -41,7 +41,6 @@ def case_status(
             for b in blockers
         ],
         legal_triggers=[] if state.terminal else people_triggers(definition, legal_triggers),
-        deadline=deadlines[0] if deadlines else None,
         deadlines=deadlines,
         pending=_pending(case.pending),
         facts=case.facts(),

@@ -82,7 +82,7 @@ def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, st
     if status.awaiting:
         who = [f"{a} ({names[a]})" if a in names else a for a in status.awaiting]
         facts.append(f"- **Waiting for:** {', '.join(who)}")
-    for d in status.deadlines or ([status.deadline] if status.deadline else []):
+    for d in status.deadlines:
         flag = " — **overdue, escalated to the Executive**" if d.escalated else ""
         facts.append(
             f"- **Deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "

@@ -31,13 +31,15 @@ def status(**changes: object) -> CaseStatus:
             )
         ],
         legal_triggers=["sm_appointed"],
-        deadline=DeadlineView(
-            label="Contract drafting due",
-            due_at=DUE,
-            next_reminder_at=DUE,
-            reminders_sent=2,
-            escalated=False,
-        ),
+        deadlines=[
+            DeadlineView(
+                label="Contract drafting due",
+                due_at=DUE,
+                next_reminder_at=DUE,
+                reminders_sent=2,
+                escalated=False,
+            )
+        ],
         artefacts={},
         recent=[],
     )
@@ -63,7 +65,7 @@ def test_case_page_flags_an_escalated_deadline() -> None:
         reminders_sent=4,
         escalated=True,
     )
-    page = case_page(status(deadline=overdue), None, {})
+    page = case_page(status(deadlines=[overdue]), None, {})
     assert "overdue, escalated to the Executive" in page
 
 
