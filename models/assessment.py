@@ -93,10 +93,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# An assessment is named after its service and counted per service: SVC-007-A03.
+AssessmentId = Annotated[str, Field(pattern=r"^SVC-\d{3,}-A\d{2,}$", examples=["SVC-007-A03"])]
+
+
+def assessment_id_for(service_id: str, number: int) -> str:
+    return f"{service_id}-A{number:02d}"
+
+
+def assessed_service(assessment_id: str) -> str:
+    """The service an assessment id names (SVC-007-A03 is SVC-007's)."""
+    return assessment_id.rsplit("-A", 1)[0]
+
+
+def assessment_number(assessment_id: str) -> int:
+    """The count in an assessment id (SVC-007-A03 is 3)."""
+    return int(assessment_id.rsplit("-A", 1)[1])
+
+
 class AssessmentInput(_Strict):
     """What the lifecycle gives each assessment it requests (pinned for the assessment's life)."""
 
-    assessment_id: Annotated[str, Field(pattern=r"^SVC-\d{3,}-A\d{2,}$")]
+    assessment_id: AssessmentId
     service_id: ServiceId
     service_name: str
     type: AssessmentType
@@ -294,10 +312,10 @@ class AssessmentOutcome(_Strict):
 
 
 class ServiceChange(_Strict):
-    """From the lifecycle to its open assessments: the current contract and Service Manager."""
+    """From the lifecycle to its open assessments: where the newest contract version is stored
+    (the assessment reads its Service Manager from the stored contract)."""
 
     contract: ArtefactRef
-    service_manager: PersonId
 
 
 class AssessmentCase(CaseState):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.assessment import GATE_FOR_STAGE, ReportSummary, Verdict
+from models.assessment import AssessmentId, ReportSummary, Verdict, assessment_number
 from models.calendar import add_months
 from models.case_state import CaseState
 from models.commands import ArtefactRef
@@ -61,7 +61,7 @@ class GateDecision(_Strict):
     """L3-L12: the published report the decision rests on, and the next phase's budget if it
     comes with the decision."""
 
-    report: Annotated[str, Field(pattern=r"^SVC-\d{3,}-A\d{2,}$", description="assessment id")]
+    report: AssessmentId
     budget: BudgetAllocation | None = None
 
 
@@ -266,14 +266,3 @@ class LifecycleCase(CaseState):
         if self.onboarded_existing:
             facts["Onboarded"] = "existing service (L2)"
         return facts
-
-
-GATE_TYPES = frozenset(GATE_FOR_STAGE.values())
-
-
-def assessment_number(assessment_id: str) -> int:
-    """The sequence number in an assessment id (SVC-007-A03 is 3)."""
-    return int(assessment_id.rsplit("-A", 1)[1])
-
-
-LifecycleInput.model_rebuild()

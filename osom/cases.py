@@ -30,6 +30,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.assessment import assessment_workflow_id
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
@@ -63,18 +64,18 @@ def new_service_id(proposal_id: str) -> str:
 
 
 _BUSINESS_KEYS = (
-    (re.compile(r"^PRO-[\w-]+$"), "new-service/"),
-    (re.compile(r"^SVC-\d{3,}-A\d{2,}$"), "assessment/"),
-    (re.compile(r"^SVC-\d{3,}$"), "service/"),
+    (re.compile(r"^PRO-[\w-]+$"), new_service_id),
+    (re.compile(r"^SVC-\d{3,}-A\d{2,}$"), assessment_workflow_id),
+    (re.compile(r"^SVC-\d{3,}$"), lifecycle_workflow_id),
 )
 
 
 def workflow_id_for(case: str) -> str:
     """A workflow id from what people call a case: PRO-004, SVC-007, SVC-007-A03, or the
     workflow id itself."""
-    for pattern, prefix in _BUSINESS_KEYS:
+    for pattern, workflow_id in _BUSINESS_KEYS:
         if pattern.match(case):
-            return prefix + case
+            return workflow_id(case)
     return case
 
 

@@ -17,6 +17,7 @@ from models.case_state import PendingMove
 from models.commands import ArtefactRef
 from models.contract import BudgetAllocation, Decommission, ServiceContract
 from models.criteria import AssessmentType
+from models.errors import GuardFailed, NotAuthorised
 from models.establishment import ServiceManagerAppointment
 from models.lifecycle import (
     AssessmentRequest,
@@ -37,7 +38,7 @@ from models.stages import LifecycleStage
 from tests.examples import EXAMPLES, artefact
 from tests.unit.helpers import directory_with, example_budget
 from workflows._definition import Guard, Requirement, TransitionSpec
-from workflows.lifecycle.definition import LIFECYCLE, METRICS_REPORTED
+from workflows.lifecycle.definition import LIFECYCLE, METRICS_REPORTED, check_onboarding
 
 DIRECTORY = load_directory(EXAMPLES / "directory.yaml")
 ENTERED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # the phase began (a Monday)
@@ -920,3 +921,35 @@ def test_altering_the_contract_while_decommissioning_keeps_the_recorded_reasons(
     assert case.contract.decommission is not None
     assert case.contract.decommission.reason_codes == ["BETTER_SERVICE_EXISTS"]
     assert case.contract.migration_guidance == DECOMMISSION.migration_guidance
+
+
+# -- L2: onboarding ------------------------------------------------------------------------------
+
+
+def test_onboarding_by_the_executive_with_a_complete_contract_is_accepted() -> None:
+    acting = check_onboarding(contract(), budget(Stage.LIVE), "P-001", DIRECTORY)
+    assert acting.role == "EXEC"
+
+
+@pytest.mark.parametrize(
+    ("changes", "has_budget", "problem"),
+    [
+        ({"lifecycle_stage": Stage.DECOMMISSIONED}, True, "a stage to run in"),
+        ({"service_manager": None}, True, "service_manager"),
+        ({"service_manager": "P-004"}, True, "is on the Executive"),
+        ({}, False, "budget (the service's current budget)"),
+        ({"expected_support": None}, True, "expected_support"),
+    ],
+)
+def test_onboarding_names_what_it_lacks(
+    changes: dict[str, Any], has_budget: bool, problem: str
+) -> None:
+    onboarded = contract(**changes)
+    with pytest.raises(GuardFailed) as refused:
+        check_onboarding(onboarded, budget(Stage.LIVE) if has_budget else None, "P-001", DIRECTORY)
+    assert problem in refused.value.message
+
+
+def test_onboarding_needs_the_executive_or_a_delegated_etm() -> None:
+    with pytest.raises(NotAuthorised):
+        check_onboarding(contract(), budget(Stage.LIVE), "P-002", DIRECTORY)

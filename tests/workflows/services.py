@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from models.assessment import Verdict
+from models.assessment import Verdict, assessment_id_for, assessment_workflow_id
 from models.commands import CommandResult
 from models.contract import BudgetAllocation, ServiceContract
 from models.criteria import AssessmentType
@@ -26,7 +26,10 @@ class Service(Tracked):
         """The assessment the lifecycle requests next (ids count up per service)."""
         self.requested += 1
         assessment = Assessment(
-            self.engine, f"assessment/{self.service_id}-A{self.requested:02d}", self, kind
+            self.engine,
+            assessment_workflow_id(assessment_id_for(self.service_id, self.requested)),
+            self,
+            kind,
         )
         status = await assessment.until(lambda s: s.state == "REQUESTED", "requested")
         assert status.facts["Type"] == kind

@@ -360,3 +360,51 @@ async def test_stopping_a_service_cancels_its_open_assessment_as_the_executive(
     closure = folder / beta.assessment_id / "assessment_closure" / "v1.md"
     await beta.handle.result()  # the closure record is written as the assessment ends
     assert "P-001" in closure.read_text(encoding="utf-8")
+
+
+async def test_an_open_assessment_follows_the_services_new_manager_and_contract(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    await service.decide("assessment_requested", "P-001", data={"type": "AD_HOC"}, reason="CoE")
+    adhoc = await service.next_assessment(AssessmentType.AD_HOC)
+    await service.decide(
+        "service_manager_replaced", "P-001", data={"person": "P-012"}, reason="moved on"
+    )
+    change = artefact("contract-for-live.yaml")
+    change["contract"]["service_id"] = service.service_id
+    change["contract"]["description"]["help_route"] = "identity@fenmoor.example"
+    await service.decide("contract_altered", "P-001", data=change)  # v3
+
+    await adhoc.schedule()
+    await adhoc.decide("agenda_published", "P-004")
+
+    assert (await adhoc.status()).facts["Contract"] == f"{service.service_id}@v3"
+    notes = await engine.outbox_once(adhoc, lambda ns: any("agenda" in n.subject for n in ns))
+    agenda = next(n for n in notes if "agenda" in n.subject)
+    assert "P-012" in agenda.to
+    assert "P-013" not in agenda.to
+
+
+async def test_lifecycle_commands_from_the_wrong_person_or_with_bad_data_change_nothing(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+
+    await assert_refused_unchanged(
+        service,
+        NotAuthorised,
+        lambda: service.decide("budget_changed", "P-013", data=artefact("live-budget.yaml")),
+    )
+    report = artefact("metric-report.yaml") | {"values": [{"measure_id": "M-999", "value": 1}]}
+    err = await assert_refused_unchanged(
+        service,
+        GuardFailed,
+        lambda: service.submit_artefact("metric_report", "P-013", report),
+    )
+    assert "not contract measures of v1: M-999" in err.message
+    await assert_refused_unchanged(
+        service,
+        GuardFailed,
+        lambda: service.decide("mandate_acknowledged", "P-013", data={"id": "MAN-1"}),
+    )

@@ -11,7 +11,7 @@ import asyncio
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -28,9 +28,10 @@ with workflow.unsafe.imports_passed_through():
         ServiceChange,
     )
     from models.commands import ArtefactRef
+    from models.contract import ServiceContract
     from models.criteria import CATALOGUE
     from models.people import ActingAs
-    from workflows._case import CaseEngine
+    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
     from workflows._handlers import CaseWorkflow
     from workflows.assessment.definition import ASSESSMENT, report_result
 
@@ -49,6 +50,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
     def __init__(self, input: AssessmentInput) -> None:
         super().__init__()
         self._input = input
+        self._newest_contract = input.contract.version
         case = AssessmentCase(
             request=input,
             contract=input.contract,
@@ -87,21 +89,45 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
 
     @workflow.signal(
         name="service_changed",
-        description="From the lifecycle: the current contract version and Service Manager.",
+        description="From the lifecycle: where the service's newest contract version is stored.",
     )
     async def service_changed(self, change: ServiceChange) -> None:
-        """Taken from the service's own lifecycle only, and only forward: the agenda pins the
-        contract version it finds, and the Service Manager is the service's current one."""
+        """Follow the service: its newest contract until the agenda pins one, and the Service
+        Manager that contract names. Only what the store holds for this service counts, and
+        only a version newer than any seen before."""
         engine = self._ready()
         case = engine.case
-        expected = f"service/{case.request.service_id}/service_contract/"
-        if expected not in change.contract.json_path:
+        contract = await self._stored_contract(change.contract)
+        if contract is None or change.contract.version <= self._newest_contract:
             return
+        self._newest_contract = change.contract.version
         async with engine.lock:
-            if case.contract_version is None and change.contract.version > case.contract.version:
+            if case.contract_version is None:
                 case.contract = change.contract
-            case.service_manager = change.service_manager
+            if contract.service_manager:
+                case.service_manager = contract.service_manager
             engine.refresh()
+
+    async def _stored_contract(self, ref: ArtefactRef) -> ServiceContract | None:
+        service_id = self._input.service_id
+        if f"service/{service_id}/service_contract/" not in ref.json_path:
+            return None
+        try:
+            content = await workflow.execute_activity(
+                "read_artefact",
+                ref,
+                result_type=dict,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"read {service_id}'s contract v{ref.version}",
+            )
+            contract = ServiceContract.model_validate(content)
+        except (ActivityError, ValidationError):
+            workflow.logger.warning("assessment.contract_unreadable", extra={"ref": ref.json_path})
+            return None
+        if contract.service_id != service_id or contract.version != ref.version:
+            return None
+        return contract
 
     async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
         """A7: the report with every field of DOMAIN §7.5, written as a readable document."""

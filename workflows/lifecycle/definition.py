@@ -9,6 +9,7 @@ from models.assessment import (
     GATE_FOR_STAGE,
     LifecycleDecision,
     Verdict,
+    assessed_service,
 )
 from models.calendar import add_months, add_working_days
 from models.contract import (
@@ -19,6 +20,7 @@ from models.contract import (
     ServiceContract,
 )
 from models.criteria import AssessmentType
+from models.errors import GuardFailed
 from models.establishment import ServiceManagerAppointment
 from models.lifecycle import (
     KEPT_METRIC_VALUES,
@@ -35,8 +37,8 @@ from models.lifecycle import (
     MetricReport,
     ReturnToDiscovery,
 )
-from models.people import CaseRole, Delegation, Permit, Role
-from models.stages import LifecycleStage
+from models.people import ActingAs, CaseRole, Delegation, Directory, Permit, Role
+from models.stages import CLOSING_STAGES, LifecycleStage
 from workflows._definition import (
     ArtefactSpec,
     ClockSpec,
@@ -89,7 +91,7 @@ def report_guard(
         cited = getattr(data, "report", None)
         if cited is None:
             return [f"cite the published {kind} report (data.report)"]
-        owner = cited.rsplit("-A", 1)[0]
+        owner = assessed_service(cited)
         if owner != case.contract.service_id:
             return [f"report {cited} is about {owner}, not {case.contract.service_id}"]
         report = case.reports.get(cited)
@@ -428,6 +430,35 @@ def _round(case: Case) -> str:
 
 def _last_assessed(case: Case) -> str:
     return f"{case.last_assessed_at}:{case.last_live_result}"
+
+
+# -- L2: onboarding starts the case, so it is checked before the workflow is open ----------------
+
+ONBOARDERS = (EXEC, etm(Delegation.ONBOARD_SERVICE))
+
+
+def check_onboarding(
+    contract: ServiceContract, budget: BudgetAllocation | None, actor: str, directory: Directory
+) -> ActingAs:
+    """L2 existing_service_onboarded: the Executive brings in a running service at the stage
+    its contract names, with its Service Manager and budget."""
+    acting = directory.authorise(actor, ONBOARDERS, {}, "onboard an existing service (L2)")
+    problems = contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
+    if contract.lifecycle_stage in CLOSING_STAGES:
+        problems.append(
+            f"a stage to run in (not {contract.lifecycle_stage}): DISCOVERY, ALPHA, BETA or LIVE"
+        )
+    if contract.service_manager is None:
+        problems.append("service_manager")
+    else:
+        problems += directory.manager_conflicts(contract.service_manager)
+    if budget is None:
+        problems.append("budget (the service's current budget)")
+    if problems:
+        raise GuardFailed(
+            "L2 existing_service_onboarded needs: " + "; ".join(problems), problems=problems
+        )
+    return acting
 
 
 # -- the process ---------------------------------------------------------------------------------
@@ -775,11 +806,7 @@ LIFECYCLE = ProcessDefinition[Case](
             None,
             FUNDERS,
             "Allocate or change a phase's budget",
-            guards=(
-                Guard[Case](
-                    "budget_phase", "this or the next phase", _budget_phase_current_or_next
-                ),
-            ),
+            guards=(BUDGET_PHASE,),
             data=BudgetAllocation,
             record=_record_budget,
             progress=False,
@@ -816,9 +843,7 @@ LIFECYCLE = ProcessDefinition[Case](
             None,
             ASSESSMENT_ORGANISERS,
             "Ask for an assessment (an ad hoc one, or the gate again after a cancellation)",
-            guards=(
-                Guard[Case]("assessment_wanted", "no such assessment open", _assessment_wanted),
-            ),
+            guards=(ASSESSMENT_WANTED,),
             data=AssessmentRequest,
             reason_required=True,
             effects=("request_assessment",),

@@ -26,9 +26,9 @@ with workflow.unsafe.imports_passed_through():
         AssessmentReport,
         ReportSummary,
         ServiceChange,
+        assessment_id_for,
     )
     from models.commands import ArtefactRef
-    from models.contract import ContractCheckpoint
     from models.criteria import AssessmentType
     from models.errors import GuardFailed, OsomError
     from models.lifecycle import (
@@ -37,14 +37,14 @@ with workflow.unsafe.imports_passed_through():
         LifecycleInput,
         OpenAssessment,
     )
-    from models.people import ActingAs, Delegation, Directory, Permit, Role
+    from models.people import ActingAs, Directory
     from models.policy import Policy
-    from models.stages import CLOSING_STAGES, LifecycleStage
+    from models.stages import LifecycleStage
     from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, let_go
     from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
-    from workflows.lifecycle.definition import LIFECYCLE, LIVE_TYPES
+    from workflows.lifecycle.definition import LIFECYCLE, LIVE_TYPES, check_onboarding
 
 WORKFLOW_EFFECTS = frozenset(
     {
@@ -63,7 +63,6 @@ MAX_RUN_EVENTS = 1_000
 CARRIED_AUDIT = 50
 # Assessment ids someone else's workflow has taken are skipped, this many at most.
 MAX_ID_ATTEMPTS = 5
-ONBOARDERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM, delegation=Delegation.ONBOARD_SERVICE))
 
 
 def lifecycle_workflow_id(service_id: str) -> str:
@@ -165,23 +164,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                     problems=["not started by an establishment case"],
                 )
             return ActingAs(person=input.started_by, role="EXEC (via establishment)")
-        acting = case.directory.authorise(
-            input.started_by, ONBOARDERS, {}, "onboard an existing service (L2)"
-        )
-        problems = case.contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
-        if case.stage in CLOSING_STAGES:
-            problems.append(f"a stage to run in (not {case.stage}): DISCOVERY, ALPHA, BETA or LIVE")
-        if case.contract.service_manager is None:
-            problems.append("service_manager")
-        else:
-            problems += case.directory.manager_conflicts(case.contract.service_manager)
-        if input.budget is None:
-            problems.append("budget (the service's current budget)")
-        if problems:
-            raise GuardFailed(
-                "L2 existing_service_onboarded needs: " + "; ".join(problems), problems=problems
-            )
-        return acting
+        return check_onboarding(case.contract, input.budget, input.started_by, case.directory)
 
     # -- from the assessments -----------------------------------------------------------------
 
@@ -310,8 +293,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         )
         case.contract = contract
         case.artefacts["service_contract"] = ref
-        change = ServiceChange(contract=ref, service_manager=case.service_manager)
-        await self._tell_assessments(change)
+        await self._tell_assessments(ServiceChange(contract=ref))
         return ref
 
     async def _tell_assessments(self, change: ServiceChange) -> None:
@@ -361,7 +343,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         assert contract is not None
         for _ in range(MAX_ID_ATTEMPTS):
             case.assessments_requested += 1
-            assessment_id = f"{case.contract.service_id}-A{case.assessments_requested:02d}"
+            assessment_id = assessment_id_for(case.contract.service_id, case.assessments_requested)
             request = AssessmentInput(
                 assessment_id=assessment_id,
                 service_id=case.contract.service_id,
