@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.artefact_store import ArtefactStore
 from activities.directory import ContextLoader
 from activities.notifications import Outbox
+from activities.other_cases import OtherCases
 from osom.client import connect
 from osom.logging import configure_logging
 from osom.settings import Settings
@@ -40,6 +41,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
     store = ArtefactStore(settings.artefact_root)
     outbox = Outbox(settings.outbox_root)
     loader = ContextLoader(settings.directory_path, settings.policy_path)
+    other_cases = OtherCases(client)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -50,6 +52,9 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
             outbox.notify,
             loader.load_case_context,
             loader.load_directory,
+            other_cases.service_profile,
+            other_cases.review_pool,
+            other_cases.send_to_case,
         ],
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -58,6 +58,8 @@ class CaseState(BaseModel):
     as_of: datetime | None = Field(default=None, exclude=True)
     # How the sender of the command being checked acts (for rules that depend on it).
     acting_role: str | None = Field(default=None, exclude=True)
+    # Who sends it (for rules about one person's items, such as their own corrective action).
+    acting_person: str | None = Field(default=None, exclude=True)
 
     def artefact_versions(self) -> dict[str, int]:
         return {kind: ref.version for kind, ref in self.artefacts.items()}
@@ -92,3 +94,8 @@ class CaseState(BaseModel):
     @property
     def depends_on(self) -> list[str]:
         return []
+
+    @property
+    def overdue_action_count(self) -> int | None:
+        """Open corrective actions past their due date, for processes that track them."""
+        return None

@@ -45,6 +45,9 @@ class CaseStatus(BaseModel):
     facts: dict[str, str] = {}
     next_assessment_due: datetime | None = None
     depends_on: list[str] = []
+    overdue_actions: int | None = Field(
+        default=None, description="open corrective actions past their due date (CoEs only)"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

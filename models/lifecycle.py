@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.assessment import AssessmentId, ReportSummary, Verdict, assessment_number
 from models.calendar import add_months
 from models.case_state import CaseState
+from models.coe import CorrectiveAction
 from models.commands import ArtefactRef
 from models.contract import (
     BudgetAllocation,
@@ -179,6 +180,10 @@ class LifecycleCase(CaseState):
     metric_misses: int = 0
     mandates: list[Mandate] = Field(default_factory=list)
     runs: int = 1
+    # Open corrective actions of this service's CoEs (from their stored registers), by CoE id,
+    # and the newest register version taken in from each.
+    corrective_actions: dict[str, list[CorrectiveAction]] = Field(default_factory=dict)
+    coe_registers: dict[str, int] = Field(default_factory=dict)
 
     @property
     def case_id(self) -> str:
@@ -265,4 +270,10 @@ class LifecycleCase(CaseState):
             facts["Last assessed"] = f"{self.last_assessed_at:%Y-%m-%d} ({self.last_live_result})"
         if self.onboarded_existing:
             facts["Onboarded"] = "existing service (L2)"
+        if self.corrective_actions:
+            facts["Open corrective actions"] = "; ".join(
+                f"{coe_id} {a.id} due {a.due}"
+                for coe_id, actions in sorted(self.corrective_actions.items())
+                for a in actions
+            )
         return facts

@@ -35,6 +35,8 @@ class CaseRole(StrEnum):
     SERVICE_MANAGER = "SERVICE_MANAGER"
     LEAD_ASSESSOR = "LEAD_ASSESSOR"
     PANEL = "PANEL"
+    TEAM = "TEAM"
+    ACTION_OWNER = "ACTION_OWNER"
 
 
 # Who holds each case role in one case: a person, several (an assessment panel) or nobody yet.

@@ -92,6 +92,44 @@ class AssessmentPolicy(_Section):
         return self
 
 
+class CoePolicy(_Section):
+    """DOMAIN §5.4 and §9.4 timers for a Correction of Error and its corrective actions, and the
+    cross-process rule that a service does not pass a gate while ignoring its overdue actions."""
+
+    drafting: ClockPolicy = ClockPolicy(due_wd=2, reminder_wd=1)
+    publishing: ClockPolicy = ClockPolicy(due_wd=5, reminder_wd=2)
+    follow_up: ClockPolicy = ClockPolicy(due_wd=10, reminder_wd=5)
+    action_reminder_wd: int = Field(default=3, ge=0, description="reminder before an action's due")
+    action_escalation_wd: int = Field(default=10, gt=0, description="overdue this long: Executive")
+    pool_starvation_weeks: int = Field(default=8, gt=0, le=104)
+    reopen_window_days: int = Field(default=90, gt=0, le=3650)
+    gate_on_overdue_actions: bool = True
+    gate_overdue_wd: int = Field(default=10, ge=0, description="how long overdue blocks a gate")
+
+
+class CoeReviewPolicy(_Section):
+    """DOMAIN §9.4.3: the regular review of published CoEs (PDO variant: weekly, 2-3 items).
+
+    The schedule fires at ``cron`` (in ``time_zone``) and draws the items; the session itself is
+    ``meeting_lead_wd`` working days later, so Service Managers can prepare.
+    """
+
+    enabled: bool = True
+    cron: str = Field(default="0 9 * * MON", min_length=9, max_length=100)
+    time_zone: str = Field(default="Europe/London", min_length=1, max_length=60)
+    meeting_lead_wd: int = Field(default=2, ge=0, le=20)
+    duration_minutes: int = Field(default=60, gt=0, le=480)
+    items_min: int = Field(default=2, gt=0, le=10)
+    items_max: int = Field(default=3, gt=0, le=10)
+    minutes: ClockPolicy = ClockPolicy(due_wd=2, reminder_wd=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> CoeReviewPolicy:
+        if self.items_min > self.items_max:
+            raise ValueError("items_min must not be more than items_max")
+        return self
+
+
 class Policy(_Section):
     name: str = "OSOM defaults"
     version: str = "1"
@@ -99,6 +137,8 @@ class Policy(_Section):
     establishment: EstablishmentPolicy = EstablishmentPolicy()
     lifecycle: LifecyclePolicy = LifecyclePolicy()
     assessment: AssessmentPolicy = AssessmentPolicy()
+    coe: CoePolicy = CoePolicy()
+    coe_review: CoeReviewPolicy = CoeReviewPolicy()
 
     def clock(self, process: str, name: str) -> ClockPolicy:
         section = getattr(self, process)

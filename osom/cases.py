@@ -246,6 +246,16 @@ async def _command(
         return earlier
 
 
+async def execute_update(
+    client: Client, workflow_id: str, update: str, payload: Any
+) -> CommandResult:
+    """Send any command update and wait for its answer (a refusal raises its domain error)."""
+    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
+    return await _call(
+        workflow_id, handle.execute_update(update, payload, result_type=CommandResult)
+    )
+
+
 async def reload_directory(
     client: Client, workflow_id: str, command: DirectoryReload
 ) -> CommandResult:

@@ -33,6 +33,8 @@ from osom.logging import configure_logging
 from osom.settings import Settings
 from workflows._definition import ProcessDefinition
 from workflows.assessment.definition import ASSESSMENT
+from workflows.coe_review.definition import COE_REVIEW
+from workflows.correction_of_errors.definition import COE
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 
@@ -48,6 +50,8 @@ PROCESSES: dict[str, ProcessDefinition[Any]] = {
     "new-service": ESTABLISHMENT,
     "lifecycle": LIFECYCLE,
     "assessment": ASSESSMENT,
+    "coe": COE,
+    "coe-review": COE_REVIEW,
 }
 CaseRef = Annotated[
     str,

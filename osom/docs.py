@@ -8,10 +8,20 @@ from typing import Any
 
 from workflows._definition import ProcessDefinition
 from workflows.assessment.definition import ASSESSMENT
+from workflows.coe_review.definition import COE_REVIEW
+from workflows.correction_of_errors.definition import COE
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (ESTABLISHMENT, LIFECYCLE, ASSESSMENT)
+DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (
+    ESTABLISHMENT,
+    LIFECYCLE,
+    ASSESSMENT,
+    COE,
+    COE_REVIEW,
+)
+# Where each definition lives, when its folder is not named after the process.
+FOLDERS = {COE.name: "correction_of_errors"}
 DOCS = Path("docs") / "processes"
 README_BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram -->)", re.DOTALL)
 
@@ -21,7 +31,8 @@ def process_page(definition: ProcessDefinition[Any]) -> str:
     lines = [
         f"# {definition.title}",
         "",
-        f"Generated from `workflows/{definition.name}/definition.py` (definition "
+        f"Generated from `workflows/{FOLDERS.get(definition.name, definition.name)}/"
+        f"definition.py` (definition "
         f"v{definition.version}) by `osom docs`; do not edit by hand.",
         "",
         "```mermaid",

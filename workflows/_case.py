@@ -60,6 +60,8 @@ Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
 # gets the actor and the command's validated data.
 WorkflowEffect = Callable[[str, Any], Awaitable[ArtefactRef | None]]
 SYSTEM = ActingAs(person="SYSTEM", role="SYSTEM")
+# What a timer waits for: the name of the clock (or item), when, and which kind of event.
+TimerEvent = tuple[str, datetime, str]
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
@@ -186,6 +188,7 @@ class CaseEngine(Generic[CaseT]):
             cmd.actor, spec.permits, case.relations(), f"fire {spec.id} {cmd.trigger}"
         )
         case.acting_role = acting.role
+        case.acting_person = cmd.actor
         if spec.reason_required and not cmd.reason:
             raise GuardFailed(
                 f"{spec.id} {cmd.trigger} needs a reason", problems=["a reason is required"]
@@ -363,6 +366,7 @@ class CaseEngine(Generic[CaseT]):
     async def settle(self) -> None:
         """After any change: apply a held decision that nothing holds any more, then bring the
         clocks and the operator's view up to date."""
+        self.case.as_of = workflow.now()  # rules about dates read it
         pending = self.case.pending
         if pending is not None:
             spec = self.definition.transition(pending.trigger)
@@ -546,39 +550,55 @@ class CaseEngine(Generic[CaseT]):
     # -- deadlines -------------------------------------------------------------------------------
 
     async def keep_deadlines(self) -> None:
-        """Remind and escalate on the running clock until the case reaches a final state."""
+        """Remind and escalate on the running clocks until the case reaches a final state."""
+        await self.keep_timer(self._deadline_key, self._clock_fired, self._clock_summary)
+
+    async def keep_timer(
+        self,
+        next_event: Callable[[], TimerEvent | None],
+        fire: Callable[[str, str], Awaitable[None]],
+        summary: Callable[[str, str], str],
+    ) -> None:
+        """Until the case is final: sleep until ``next_event`` (when, what, which kind), or until
+        that changes; then, under the lock and if it is still the next event, ``fire`` it.
+        Commands that leave the next event as it is do not touch the timer, so a busy case does
+        not fill its history with cancelled and restarted timers."""
         while not self.final():
-            await self._wait_for_clock_change_or_event()
+            await self._next_timer(next_event, fire, summary)
+
+    async def _next_timer(
+        self,
+        next_event: Callable[[], TimerEvent | None],
+        fire: Callable[[str, str], Awaitable[None]],
+        summary: Callable[[str, str], str],
+    ) -> None:
+        key = next_event()
+        if key is None:
+            await workflow.wait_condition(lambda: next_event() != key or self.final())
+            return
+        name, at, kind = key
+        try:
+            await workflow.wait_condition(
+                lambda: next_event() != key,
+                timeout=max(at - workflow.now(), timedelta(seconds=1)),
+                timeout_summary=summary(name, kind),
+            )
+        except TimeoutError:
+            async with self.lock:
+                if next_event() == key:
+                    await fire(name, kind)
 
     def final(self) -> bool:
         return self.definition.state(self.case.state).terminal
 
-    async def _wait_for_clock_change_or_event(self) -> None:
-        """Sleep until the first clock's next event, or until that changes. Commands that leave
-        it as it is do not touch the timer, so a busy case does not fill its history with
-        cancelled and restarted timers."""
-        key = self._deadline_key()
-        if key is None:
-            await workflow.wait_condition(lambda: self._deadline_key() != key or self.final())
-            return
-        name, at, kind = key
-        label = self.case.clocks[name].label
-        try:
-            await workflow.wait_condition(
-                lambda: self._deadline_key() != key,
-                timeout=max(at - workflow.now(), timedelta(seconds=1)),
-                timeout_summary=f"{label}: {kind}",
-            )
-        except TimeoutError:
-            async with self.lock:
-                if self._deadline_key() == key:
-                    await self._clock_fired(name, kind)
-
-    def _deadline_key(self) -> tuple[str, datetime, str] | None:
+    def _deadline_key(self) -> TimerEvent | None:
         """What the deadline timer waits for: the first clock, when its event is, and which."""
         if self.final():
             return None
         return _deadlines.next_deadline(self.case)
+
+    def _clock_summary(self, name: str, kind: str) -> str:
+        return f"{self.case.clocks[name].label}: {kind}"
 
     async def _clock_fired(self, name: str, kind: str) -> None:
         case = self.case

@@ -46,6 +46,7 @@ def case_status(
         facts=case.facts(),
         next_assessment_due=case.next_assessment_due,
         depends_on=case.depends_on,
+        overdue_actions=case.overdue_action_count,
         artefacts=dict(case.artefacts),
         recent=case.audit[-5:],
     )

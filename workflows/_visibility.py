@@ -20,6 +20,7 @@ STATE = SearchAttributeKey.for_keyword("OsomState")
 AWAITING = SearchAttributeKey.for_keyword_list("OsomAwaiting")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("OsomNextDeadline")
 NEXT_ASSESSMENT = SearchAttributeKey.for_datetime("OsomNextAssessmentDue")
+OVERDUE_ACTIONS = SearchAttributeKey.for_int("OsomOverdueActions")
 
 SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     PROCESS,
@@ -29,9 +30,15 @@ SEARCH_ATTRIBUTES: tuple[SearchAttributeKey[Any], ...] = (
     AWAITING,
     NEXT_DEADLINE,
     NEXT_ASSESSMENT,
+    OVERDUE_ACTIONS,
 )
 
-_CLI_TYPES = {"KEYWORD": "Keyword", "KEYWORD_LIST": "KeywordList", "DATETIME": "Datetime"}
+_CLI_TYPES = {
+    "KEYWORD": "Keyword",
+    "KEYWORD_LIST": "KeywordList",
+    "DATETIME": "Datetime",
+    "INT": "Int",
+}
 
 
 def cli_flags() -> list[str]:
@@ -66,6 +73,8 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
         if status.next_assessment_due
         else NEXT_ASSESSMENT.value_unset(),
     ]
+    if status.overdue_actions is not None:  # only processes that track actions
+        updates.append(OVERDUE_ACTIONS.value_set(status.overdue_actions))
     return updates
 
 

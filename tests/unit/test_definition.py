@@ -17,10 +17,12 @@ from models.proposal import Proposal
 from tests.unit.helpers import new_case, ready_case
 from workflows._definition import ProcessDefinition
 from workflows.assessment.definition import ASSESSMENT
+from workflows.coe_review.definition import COE_REVIEW
+from workflows.correction_of_errors.definition import COE
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: list[ProcessDefinition[Any]] = [ESTABLISHMENT, LIFECYCLE, ASSESSMENT]
+DEFINITIONS: list[ProcessDefinition[Any]] = [ESTABLISHMENT, LIFECYCLE, ASSESSMENT, COE, COE_REVIEW]
 
 by_name = pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.name)
 
@@ -134,8 +136,8 @@ def test_every_defined_clock_is_used_and_has_people_to_tell(
     named = {c for s in definition.states for c in s.clocks}
     for clock in definition.clocks:
         assert clock.name in named
-        # a clock either tells people (reminders, escalation) or performs a recurring duty
-        assert clock.on_due or (clock.remind and clock.escalate_to)
+        # a clock either tells people at its due date or performs a recurring duty
+        assert clock.on_due or clock.escalate_to
 
 
 @by_name
@@ -168,7 +170,7 @@ def test_every_effect_named_by_a_transition_is_declared(
 
 # Requirements met from outside the case name no supplier: time passing (the assessment date)
 # and the reports an assessment's own panel publishes.
-OUTSIDE_THE_CASE = {"assessment": {""}, "lifecycle": {""}}
+OUTSIDE_THE_CASE = {"assessment": {""}, "lifecycle": {""}, "coe_review": {""}}
 
 
 @by_name
@@ -219,6 +221,9 @@ TAKES_INPUT: dict[str, set[str]] = {
     # every lifecycle move people make carries its report, budget, reasons or new content
     "lifecycle": {t.id for t in LIFECYCLE.transitions if not t.automatic},
     "assessment": {"A2", "A3", "A4", "A5", "A6", "A7", "A10"},
+    # C10a (asking to close) and C13 (archived by the engine) take nothing
+    "coe": {t.id for t in COE.transitions} - {"C10a", "C10", "C13"},
+    "coe_review": {"R2", "R2b", "R3", "R4", "R5"},
 }
 
 
@@ -328,6 +333,8 @@ def test_mermaid_has_every_transition_and_marks_the_current_state() -> None:
 
 def test_every_effect_is_a_notification_or_performed_by_the_workflow() -> None:
     from workflows.assessment import workflow as assessment
+    from workflows.coe_review import workflow as coe_review
+    from workflows.correction_of_errors import workflow as coe
     from workflows.establishment import workflow as establishment
     from workflows.lifecycle import workflow as lifecycle
 
@@ -335,6 +342,8 @@ def test_every_effect_is_a_notification_or_performed_by_the_workflow() -> None:
         "establishment": establishment.WORKFLOW_EFFECTS,
         "lifecycle": lifecycle.WORKFLOW_EFFECTS,
         "assessment": assessment.WORKFLOW_EFFECTS,
+        "coe": coe.WORKFLOW_EFFECTS,
+        "coe_review": coe_review.WORKFLOW_EFFECTS,
     }
     for definition in DEFINITIONS:
         performed = {name for name, effect in definition.effects.items() if not effect.recipients}

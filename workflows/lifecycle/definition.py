@@ -12,6 +12,7 @@ from models.assessment import (
     assessed_service,
 )
 from models.calendar import add_months, add_working_days
+from models.coe import long_overdue
 from models.contract import (
     BudgetAllocation,
     ContractCheckpoint,
@@ -113,6 +114,29 @@ def report_guard(
 
     names = "/".join(sorted(decisions))
     return Guard[Case](f"report_{kind.lower()}", f"{kind} report: {names}", check)
+
+
+def _corrective_actions_on_time(case: Case) -> list[str]:
+    """A service does not pass a gate while it ignores its own overdue corrective actions
+    (policy switch ``coe.gate_on_overdue_actions``)."""
+    policy = case.policy.coe
+    if not policy.gate_on_overdue_actions:
+        return []
+    return [
+        f"{coe_id} {action.label()} is more than {policy.gate_overdue_wd} working days overdue"
+        for coe_id, actions in sorted(case.corrective_actions.items())
+        for action in long_overdue(actions, _now(case), policy.gate_overdue_wd)
+    ]
+
+
+# Cleared by the actions' owners in the CoE cases, not by anyone in this one.
+ACTIONS_ON_TIME = Requirement[Case](
+    "actions_on_time",
+    "no corrective action long overdue",
+    _corrective_actions_on_time,
+    "",
+    condition=True,
+)
 
 
 def _gate_report_published(kind: AssessmentType) -> Requirement[Case]:
@@ -495,7 +519,12 @@ def _progress(
         target,
         DECIDERS,
         f"Move to {target.lower()} ({gate} MET, {decision}) once its budget is there",
-        requires=(_gate_report_published(gate), _contract_ready(CHECKPOINT[target]), *also),
+        requires=(
+            _gate_report_published(gate),
+            _contract_ready(CHECKPOINT[target]),
+            *also,
+            ACTIONS_ON_TIME,
+        ),
         guards=(report_guard(gate, frozenset({decision}), needs_met=True), NEXT_BUDGET_PHASE),
         data=GateDecision,
         record=_record_progress,
@@ -551,7 +580,7 @@ def _closed_at_gate(
 LIFECYCLE = ProcessDefinition[Case](
     name="lifecycle",
     title="Service lifecycle",
-    version=1,
+    version=2,
     initial=Stage.DISCOVERY,
     start=("L1", "service_established"),
     states=(

@@ -28,6 +28,12 @@ with workflow.unsafe.imports_passed_through():
         ServiceChange,
         assessment_id_for,
     )
+    from models.coe import (
+        COE_ACTIONS_SIGNAL,
+        ActionsRegister,
+        CoeActionsNotice,
+        ServiceProfile,
+    )
     from models.commands import ArtefactRef
     from models.criteria import AssessmentType
     from models.errors import GuardFailed, OsomError
@@ -270,6 +276,76 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         ):
             return None
         return document
+
+    # -- from the service's Corrections of Error ------------------------------------------------
+
+    @workflow.query(
+        name="service_profile",
+        description="The service's name, phase, Service Manager and team (for its CoEs).",
+    )
+    def service_profile(self) -> ServiceProfile:
+        case = self._ready().case
+        return ServiceProfile(
+            service_id=case.contract.service_id,
+            name=case.contract.name,
+            service_manager=case.service_manager,
+            stage=case.state,
+            team=case.team,
+            in_engine=True,
+        )
+
+    @workflow.signal(
+        name=COE_ACTIONS_SIGNAL,
+        description="From a CoE of this service: where its newest corrective actions register "
+        "is stored (its open actions count for this service's gates).",
+    )
+    async def coe_actions_changed(self, notice: CoeActionsNotice) -> None:
+        """Counts only a register the store holds for that CoE and this service, newer than
+        the last one taken in: the signal itself is trusted for nothing else."""
+        engine = await self._signalled_engine()
+        if engine is None:
+            return
+        async with engine.lock:
+            case = engine.case
+            register = await self._stored_register(notice)
+            if register is None or register.version <= case.coe_registers.get(notice.coe_id, 0):
+                workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
+                return
+            case.coe_registers[notice.coe_id] = register.version
+            still_open = register.open_actions() if register.coe_state != "VOIDED" else []
+            if still_open:
+                case.corrective_actions[notice.coe_id] = still_open
+            else:
+                case.corrective_actions.pop(notice.coe_id, None)
+            await engine.settle()
+
+    async def _stored_register(self, notice: CoeActionsNotice) -> ActionsRegister | None:
+        ref = notice.actions
+        if ref.kind != "corrective_actions" or f"coe/{notice.coe_id}/corrective_actions/" not in (
+            ref.json_path
+        ):
+            return None
+        try:
+            content = await workflow.execute_activity(
+                "read_artefact",
+                ref,
+                result_type=dict,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"read the corrective actions of {notice.coe_id}",
+            )
+            register = ActionsRegister.model_validate(content)
+        except (ActivityError, ValidationError) as err:
+            workflow.logger.warning("coe.register_unreadable", extra={"error": str(err)})
+            return None
+        case = self._ready().case
+        if (
+            register.coe_id != notice.coe_id
+            or register.service_id != case.contract.service_id
+            or register.version != ref.version
+        ):
+            return None
+        return register
 
     # -- this process's own steps -------------------------------------------------------------
 

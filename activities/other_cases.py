@@ -1,0 +1,70 @@
+"""What a workflow cannot do itself, done through the Temporal client: ask another case a
+question, find cases through visibility, and send another case an update to get its answer."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.coe import ServiceLookup, ServiceProfile
+from models.coe_review import CaseMessage, MessageAnswer, PoolEntry, PoolQuery
+from models.errors import NoAnswer, OsomError
+from osom import cases
+from workflows._visibility import CASE_ID, PROCESS, SERVICE_ID, STATE
+from workflows.lifecycle.workflow import lifecycle_workflow_id
+
+
+class OtherCases:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @activity.defn(name="service_profile")
+    async def service_profile(self, service_id: str) -> ServiceLookup:
+        """The service's name and Service Manager from its lifecycle; no profile if the engine
+        does not run one for it (the directory may still know the service)."""
+        handle = self.client.get_workflow_handle(lifecycle_workflow_id(service_id))
+        try:
+            profile: ServiceProfile = await handle.query(
+                "service_profile", result_type=ServiceProfile
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return ServiceLookup()
+            raise  # retried: say, the lifecycle is just continuing as new
+        except WorkflowQueryFailedError:
+            return ServiceLookup()
+        return ServiceLookup(profile=profile)
+
+    @activity.defn(name="review_pool")
+    async def review_pool(self, query: PoolQuery) -> list[PoolEntry]:
+        """Published CoEs waiting for review (optionally of some services), by CoE id."""
+        search = (
+            f"{PROCESS.name} = 'coe' AND {STATE.name} = 'PUBLISHED' AND ExecutionStatus = 'Running'"
+        )
+        if query.services:
+            listed = ", ".join(f"'{s}'" for s in query.services)
+            search += f" AND {SERVICE_ID.name} IN ({listed})"
+        entries = []
+        async for execution in self.client.list_workflows(search):
+            attributes = execution.typed_search_attributes
+            coe_id, service_id = attributes.get(CASE_ID), attributes.get(SERVICE_ID)
+            if coe_id and service_id:
+                entries.append(
+                    PoolEntry(coe_id=coe_id, workflow_id=execution.id, service_id=service_id)
+                )
+        return sorted(entries, key=lambda e: e.coe_id)
+
+    @activity.defn(name="send_to_case")
+    async def send_to_case(self, message: CaseMessage) -> MessageAnswer:
+        """The case's answer to an update: accepted, or refused with the domain error. No
+        answer at all is retried (the update carries a decision id, so it applies once)."""
+        try:
+            result = await cases.execute_update(
+                self.client, message.workflow_id, message.update, message.payload
+            )
+        except NoAnswer:
+            raise
+        except OsomError as err:
+            return MessageAnswer(accepted=False, message=err.message, error_type=err.type)
+        return MessageAnswer(accepted=True, message=result.message)

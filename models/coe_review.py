@@ -1,0 +1,159 @@
+"""The regular review of published CoEs (DOMAIN §5.3 step 6, §9.4.3): a session, its draw from
+the pool, and its minutes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from models.case_state import CaseState
+from models.coe import CoeId, ReviewOutput
+from models.commands import ArtefactRef
+from models.people import CaseRole, Directory, Relations, ServiceId
+from models.policy import Policy
+
+# The schedule starts sessions as coe-review-<time>; one started by hand gets the same shape.
+REVIEW_WORKFLOW_PREFIX = "coe-review"
+REVIEW_SCHEDULE_ID = "coe-review"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReviewSessionInput(_Strict):
+    """What the schedule (or a person) starts a session with. ``services`` limits the pool to
+    some services (a portfolio's own review); empty means the whole network."""
+
+    services: tuple[ServiceId, ...] = ()
+    started_by: str = Field(default="SYSTEM", description="SYSTEM for the schedule")
+    policy: Policy | None = None
+    directory: Directory | None = None
+
+
+class PoolQuery(BaseModel):
+    services: tuple[str, ...] = ()
+
+
+class PoolEntry(BaseModel):
+    """A published, unreviewed CoE as visibility lists it."""
+
+    coe_id: str
+    workflow_id: str
+    service_id: str
+
+
+class CaseMessage(BaseModel):
+    """An update one workflow sends another through an activity, to get a definite answer."""
+
+    workflow_id: str
+    update: str
+    payload: dict[str, Any]
+
+
+class MessageAnswer(BaseModel):
+    accepted: bool
+    message: str
+    error_type: str | None = None
+
+
+class DrawnItem(BaseModel):
+    coe_id: str
+    workflow_id: str
+    service_id: str
+
+
+class ItemOutcome(StrEnum):
+    REVIEWED = "reviewed"
+    DEFERRED = "deferred"
+    FURTHER_DISCUSSION = "further_discussion"
+
+
+# How the session's minutes move each CoE (C7, C6, C8).
+TRIGGER_FOR_OUTCOME = {
+    ItemOutcome.REVIEWED: "presented_and_discussed",
+    ItemOutcome.DEFERRED: "review_deferred",
+    ItemOutcome.FURTHER_DISCUSSION: "further_discussion_required",
+}
+
+
+class ItemMinute(_Strict):
+    coe_id: CoeId
+    outcome: ItemOutcome
+    outputs: list[ReviewOutput] = Field(default_factory=list, max_length=20)
+    notes: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class SessionHeld(_Strict):
+    """The session took place; who attended (the Executive and Service Managers are invited)."""
+
+    attendees: list[str] = Field(default_factory=list, max_length=200)
+
+
+class Minutes(_Strict):
+    """One entry per drawn CoE: reviewed (with its outputs), deferred, or further discussion."""
+
+    items: list[ItemMinute] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _once_each(self) -> Minutes:
+        ids = [i.coe_id for i in self.items]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each CoE appears once in the minutes")
+        return self
+
+
+class ItemRecord(BaseModel):
+    coe_id: str
+    outcome: str
+    outputs: list[ReviewOutput]
+    notes: str | None
+    applied: bool
+    message: str
+
+
+class MinutesRecord(BaseModel):
+    """The minutes as stored: readable by every Service Manager."""
+
+    session_id: str
+    meeting_at: datetime
+    chair: str
+    attendees: list[str]
+    items: list[ItemRecord]
+    recorded_at: datetime
+
+
+class ReviewSessionCase(CaseState):
+    session_id: str
+    state: str = "PLANNED"
+    services: tuple[str, ...] = ()
+    meeting_at: datetime
+    items: list[DrawnItem] = Field(default_factory=list)
+    attendees: list[str] = Field(default_factory=list)
+    minutes: MinutesRecord | None = None
+    minutes_ref: ArtefactRef | None = None
+
+    @property
+    def case_id(self) -> str:
+        return self.session_id
+
+    @property
+    def title(self) -> str:
+        return f"CoE review {self.meeting_at:%Y-%m-%d %H:%M} UTC"
+
+    def relations(self) -> Relations:
+        return {CaseRole.ANY: None}
+
+    def facts(self) -> dict[str, str]:
+        facts = {"Meeting": f"{self.meeting_at:%Y-%m-%d %H:%M} UTC"}
+        if self.services:
+            facts["Pool"] = "CoEs of " + ", ".join(self.services)
+        if self.items:
+            facts["Agenda"] = ", ".join(f"{i.coe_id} ({i.service_id})" for i in self.items)
+        return facts
+
+    def drawn(self, coe_id: str) -> DrawnItem | None:
+        return next((i for i in self.items if i.coe_id == coe_id), None)

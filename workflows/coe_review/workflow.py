@@ -1,0 +1,265 @@
+"""One regular CoE review session (DOMAIN §9.4.3), started by the review schedule.
+
+It draws 2-3 published CoEs at random from the pool (``workflow.random``, so a replay draws the
+same), each CoE accepting the draw in its own case (one drawn elsewhere meanwhile refuses, and
+the next is tried); cancels itself when the pool is empty; and, once minuted, moves each CoE as
+the chair recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from models.calendar import add_working_days
+    from models.coe import ReviewDraw, ReviewOutcome
+    from models.coe_review import (
+        TRIGGER_FOR_OUTCOME,
+        CaseMessage,
+        DrawnItem,
+        ItemRecord,
+        MessageAnswer,
+        Minutes,
+        MinutesRecord,
+        PoolEntry,
+        PoolQuery,
+        ReviewSessionCase,
+        ReviewSessionInput,
+    )
+    from models.commands import ArtefactRef
+    from models.errors import GuardFailed, OsomError
+    from models.people import ActingAs, Directory
+    from models.policy import Policy
+    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
+    from workflows._errors import refusal
+    from workflows._handlers import CaseWorkflow
+    from workflows.coe_review.definition import COE_REVIEW, Agenda, PinnedItem
+
+WORKFLOW_EFFECTS = frozenset({"draw_pinned", "apply_minutes", "store_minutes", "return_items"})
+
+
+@workflow.defn(name="CoeReviewSession", failure_exception_types=[ValidationError])
+class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
+    """A review session: draw, hold, minute (or cancel)."""
+
+    DEFINITION = COE_REVIEW
+
+    @workflow.init
+    def __init__(self, input: ReviewSessionInput) -> None:
+        super().__init__()
+        self._input = input
+
+    @workflow.run
+    async def run(self, input: ReviewSessionInput) -> str:
+        directory, policy = input.directory, input.policy
+        if directory is None or policy is None:
+            context = await self._load_context()
+            directory, policy = directory or context.directory, policy or context.policy
+        engine = self._open(directory, policy)
+        try:
+            await self._draw(engine)
+        except OsomError as err:
+            self._refused = err
+            raise refusal(err) from err
+        self._opened = True
+        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return engine.case.state
+
+    def _open(self, directory: Directory, policy: Policy) -> CaseEngine[ReviewSessionCase]:
+        now = workflow.now()
+        case = ReviewSessionCase(
+            session_id=workflow.info().workflow_id,
+            services=self._input.services,
+            meeting_at=add_working_days(now, policy.coe_review.meeting_lead_wd),
+            directory=directory,
+            policy=policy,
+        )
+        effects = {
+            "draw_pinned": self._draw_pinned,
+            "apply_minutes": self._apply_minutes,
+            "store_minutes": self._store_minutes,
+            "return_items": self._return_items,
+        }
+        assert set(effects) == WORKFLOW_EFFECTS
+        engine = self._engine = CaseEngine(COE_REVIEW, case, effects)
+        starter = ActingAs(person=self._input.started_by, role="schedule")
+        engine.audit(starter, "session_created", "", case.state, "accepted", None)
+        return engine
+
+    # -- the draw -----------------------------------------------------------------------------
+
+    async def _draw(self, engine: CaseEngine[ReviewSessionCase]) -> None:
+        """R2: draw up to 2-3 from the pool, at random; each CoE must accept its draw."""
+        case = engine.case
+        settings = case.policy.coe_review
+        pool = await self._pool()
+        wanted = workflow.random().randint(settings.items_min, settings.items_max)
+        drawn: list[DrawnItem] = []
+        for entry in workflow.random().sample(pool, len(pool)):
+            if len(drawn) == wanted:
+                break
+            if await self._draw_one(entry):
+                drawn.append(
+                    DrawnItem(
+                        coe_id=entry.coe_id,
+                        workflow_id=entry.workflow_id,
+                        service_id=entry.service_id,
+                    )
+                )
+        if not drawn:
+            reason = f"no published CoE waits for review (pool of {len(pool)})"
+            await engine.fire_automatic("pool_empty", None, reason)
+            return
+        reason = f"drew {', '.join(i.coe_id for i in drawn)} from a pool of {len(pool)}"
+        await engine.fire_automatic("items_drawn", Agenda(items=drawn), reason)
+
+    async def _pool(self) -> list[PoolEntry]:
+        case = self._ready().case
+        try:
+            pool: list[PoolEntry] = await workflow.execute_activity(
+                "review_pool",
+                PoolQuery(services=case.services),
+                result_type=list[PoolEntry],
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary="list the published CoEs waiting for review",
+            )
+        except ActivityError as err:
+            raise OsomError(f"the review pool could not be listed: {err.cause}") from err
+        return pool
+
+    async def _draw_one(self, entry: PoolEntry) -> bool:
+        """Ask the CoE to take the draw (C5); it refuses if it has left the pool meanwhile."""
+        engine = self._ready()
+        case = engine.case
+        draw = ReviewDraw(
+            session_id=case.session_id,
+            session_workflow_id=workflow.info().workflow_id,
+            meeting_at=case.meeting_at,
+        )
+        answer = await self._send(
+            entry.workflow_id, "draw_for_review", draw.model_dump(mode="json")
+        )
+        if not answer.accepted:
+            reason = f"{entry.coe_id} not drawn: {answer.message}"
+            engine.audit(SYSTEM, "item_skipped", case.state, case.state, "system", reason)
+        return answer.accepted
+
+    async def _draw_pinned(self, actor: str, data: object) -> None:
+        assert isinstance(data, PinnedItem)
+        case = self._ready().case
+        entry = next((e for e in await self._pool() if e.coe_id == data.coe_id), None)
+        if entry is None:
+            raise GuardFailed(
+                f"{data.coe_id} is not in the review pool (only PUBLISHED CoEs are"
+                + (f" of {', '.join(case.services)})" if case.services else ")"),
+                problems=[f"{data.coe_id} is not waiting for review"],
+            )
+        if not await self._draw_one(entry):
+            raise GuardFailed(
+                f"{data.coe_id} refused the draw (see the session's audit log)",
+                problems=[f"{data.coe_id} could not be drawn"],
+            )
+        case.items.append(
+            DrawnItem(
+                coe_id=entry.coe_id, workflow_id=entry.workflow_id, service_id=entry.service_id
+            )
+        )
+
+    # -- after the session --------------------------------------------------------------------
+
+    async def _apply_minutes(self, actor: str, data: object) -> None:
+        """C6, C7 or C8 in each drawn CoE, as the chair who recorded the minutes. A CoE that
+        refuses (say, an operator ended it) is noted in the minutes; the others still move."""
+        assert isinstance(data, Minutes)
+        case = self._ready().case
+        records = []
+        for minute in data.items:
+            item = case.drawn(minute.coe_id)
+            assert item is not None  # the guard checked every minute is for a drawn CoE
+            outcome = ReviewOutcome(
+                session_id=case.session_id, outputs=minute.outputs, notes=minute.notes
+            )
+            answer = await self._decide(
+                item, TRIGGER_FOR_OUTCOME[minute.outcome], actor, outcome.model_dump(mode="json")
+            )
+            records.append(
+                ItemRecord(
+                    coe_id=minute.coe_id,
+                    outcome=minute.outcome,
+                    outputs=minute.outputs,
+                    notes=minute.notes,
+                    applied=answer.accepted,
+                    message=answer.message,
+                )
+            )
+        case.minutes = MinutesRecord(
+            session_id=case.session_id,
+            meeting_at=case.meeting_at,
+            chair=actor,
+            attendees=case.attendees,
+            items=records,
+            recorded_at=workflow.now(),
+        )
+
+    async def _store_minutes(self, actor: str, data: object) -> ArtefactRef:
+        engine = self._ready()
+        case = engine.case
+        assert case.minutes is not None
+        ref = await engine.store(workflow.info().workflow_id, "review_minutes", 1, case.minutes)
+        case.artefacts["review_minutes"] = ref
+        return ref
+
+    async def _return_items(self, actor: str, data: object) -> None:
+        """A cancelled session puts what it drew back in the pool (C6 in each CoE)."""
+        engine = self._ready()
+        case = engine.case
+        for item in case.items:
+            outcome = ReviewOutcome(session_id=case.session_id, notes="the session was cancelled")
+            answer = await self._decide(
+                item, "review_deferred", actor, outcome.model_dump(mode="json")
+            )
+            if not answer.accepted:
+                reason = f"{item.coe_id} not returned to the pool: {answer.message}"
+                engine.audit(SYSTEM, "item_not_returned", case.state, case.state, "system", reason)
+
+    async def _decide(
+        self, item: DrawnItem, trigger: str, actor: str, data: dict[str, object]
+    ) -> MessageAnswer:
+        case = self._ready().case
+        session = hashlib.sha256(case.session_id.encode()).hexdigest()[:12]
+        decision: dict[str, object] = {
+            # One id per session, CoE and step: a retried activity applies it once.
+            "decision_id": f"{item.coe_id}-{session}-{trigger}",
+            "trigger": trigger,
+            "actor": actor,
+            "data": data,
+        }
+        return await self._send(item.workflow_id, "decide", decision)
+
+    async def _send(
+        self, workflow_id: str, update: str, payload: dict[str, object]
+    ) -> MessageAnswer:
+        try:
+            answer: MessageAnswer = await workflow.execute_activity(
+                "send_to_case",
+                CaseMessage(workflow_id=workflow_id, update=update, payload=payload),
+                result_type=MessageAnswer,
+                start_to_close_timeout=ACTIVITY_TIMEOUT * 2,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"{update} to {workflow_id}",
+            )
+        except ActivityError as err:
+            return MessageAnswer(accepted=False, message=f"no answer: {err.cause}")
+        return answer
+
+    def _starting_identity(self) -> tuple[str, str]:
+        workflow_id = workflow.info().workflow_id
+        return workflow_id, f"CoE review ({workflow_id})"

@@ -1,0 +1,331 @@
+"""The durable workflow of one Correction of Error (DOMAIN §5, §9.4.1-2), ``coe/<id>``.
+
+It is opened by the service (CLI, an incident tool, anything that can start a workflow), runs
+its drafting and publishing deadlines, tracks each corrective action's due date, is drawn into
+the regular review by a review session, and tells its service's lifecycle which actions are
+open, through a register it stores (the lifecycle trusts the store, not the signal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from models.coe import (
+        COE_ACTIONS_SIGNAL,
+        ActionsRegister,
+        CoeActionsNotice,
+        CoeCase,
+        CoeInput,
+        CoeRecord,
+        CoeRevision,
+        ReviewDraw,
+        ServiceLookup,
+        ServiceProfile,
+        coe_workflow_id,
+    )
+    from models.commands import ArtefactRef, CommandResult
+    from models.errors import CaseClosed, GuardFailed, IllegalTransition, OsomError
+    from models.people import Directory
+    from models.policy import Policy
+    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine, TimerEvent
+    from workflows._errors import refusal
+    from workflows._handlers import CaseWorkflow
+    from workflows.correction_of_errors.actions import (
+        ActionEvent,
+        action_event,
+        next_action_event,
+    )
+    from workflows.correction_of_errors.definition import COE, check_opening
+    from workflows.lifecycle.workflow import lifecycle_workflow_id
+
+WORKFLOW_EFFECTS = frozenset({"store_version", "archive"})
+
+
+class CoeOutcome(BaseModel):
+    coe_id: str
+    state: str
+    document: ArtefactRef | None
+
+
+@workflow.defn(name="CorrectionOfError", failure_exception_types=[ValidationError])
+class CoeWorkflow(CaseWorkflow[CoeCase]):
+    """One Correction of Error, from opened to closed (or voided)."""
+
+    DEFINITION = COE
+
+    @workflow.init
+    def __init__(self, input: CoeInput) -> None:
+        super().__init__()
+        self._input = input
+
+    @workflow.run
+    async def run(self, input: CoeInput) -> CoeOutcome:
+        expected_id = coe_workflow_id(input.coe_id)
+        if workflow.info().workflow_id != expected_id:
+            raise refusal(
+                GuardFailed(
+                    f"a CoE's case id is {expected_id}, not {workflow.info().workflow_id}",
+                    problems=["workflow id must be coe/<coe id>"],
+                )
+            )
+        directory, policy = input.directory, input.policy
+        if directory is None or policy is None:
+            context = await self._load_context()
+            directory, policy = directory or context.directory, policy or context.policy
+        engine = await self._open(directory, policy)
+        await asyncio.gather(
+            engine.keep_deadlines(),
+            engine.keep_timer(self._next_action_event, self._action_event, self._action_summary),
+            engine.deliver_notifications(),
+            self._share_actions(),
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        case = engine.case
+        return CoeOutcome(
+            coe_id=input.coe_id, state=case.state, document=case.artefacts.get("coe_document")
+        )
+
+    async def _open(self, directory: Directory, policy: Policy) -> CaseEngine[CoeCase]:
+        """C1: find the service, check who opens the CoE, and start the drafting clocks."""
+        input = self._input
+        try:
+            service = await self._service(input.service_id, directory)
+            acting = check_opening(input, service, directory, workflow.now())
+        except OsomError as err:
+            self._refused = err
+            raise refusal(err) from err
+        case = CoeCase(request=input, service=service, directory=directory, policy=policy)
+        effects = {"store_version": self._store_version, "archive": self._archive}
+        assert set(effects) == WORKFLOW_EFFECTS
+        engine = self._engine = CaseEngine(COE, case, effects)
+        engine.audit(acting, "coe_opened", "", case.state, "accepted", input.problem)
+        engine.refresh()
+        deadlines = "; ".join(
+            f"{d.label} by {d.due_at:%Y-%m-%d}" for d in engine.status().deadlines
+        )
+        engine.notify(
+            "info",
+            [service.service_manager, directory.executive.id],
+            f"CoE opened: {case.title}",
+            f"Opened by {input.opened_by}. Write the document (coe_document) and publish it "
+            f"(coe_published). {deadlines}.",
+        )
+        self._opened = True
+        return engine
+
+    async def _service(self, service_id: str, directory: Directory) -> ServiceProfile:
+        """The service as its lifecycle knows it, else as the directory does."""
+        try:
+            lookup: ServiceLookup = await workflow.execute_activity(
+                "service_profile",
+                service_id,
+                result_type=ServiceLookup,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=f"look up {service_id}",
+            )
+        except ActivityError as err:
+            raise OsomError(f"{service_id} could not be looked up: {err.cause}") from err
+        if lookup.profile is not None:
+            return lookup.profile
+        entry = directory.service(service_id)
+        if entry is None:
+            raise GuardFailed(
+                f"C1 coe_opened refused: {service_id} is not a service of the engine or of the "
+                "directory",
+                problems=[f"unknown service {service_id}"],
+            )
+        return ServiceProfile(
+            service_id=entry.id,
+            name=entry.name,
+            service_manager=entry.service_manager,
+            stage=entry.lifecycle_stage,
+            team=entry.team,
+            in_engine=False,
+        )
+
+    # -- from a review session ----------------------------------------------------------------
+
+    @workflow.update(
+        name="draw_for_review",
+        description="From a review session: C5, this CoE is on its agenda (refused if it is "
+        "not in the pool, say, drawn by another session already).",
+    )
+    async def draw_for_review(self, draw: ReviewDraw) -> CommandResult:
+        engine = await self._loaded()
+        async with engine.lock:
+            try:
+                if (earlier := self._drawn_already(draw)) is not None:
+                    return earlier
+                self._check_draw(draw)
+                reason = f"drawn by {draw.session_id} for {draw.meeting_at:%Y-%m-%d %H:%M} UTC"
+                await engine.fire_automatic("selected_for_review", draw, reason)
+            except OsomError as err:
+                raise refusal(err) from err
+        return self._draw_result(draw, replayed=False)
+
+    @draw_for_review.validator
+    def _validate_draw(self, draw: ReviewDraw) -> None:
+        if self._opened and self._engine and self._drawn_already(draw) is None:
+            try:
+                self._check_draw(draw)
+            except OsomError as err:
+                raise refusal(err) from err
+
+    def _drawn_already(self, draw: ReviewDraw) -> CommandResult | None:
+        """The same session drawing again (its activity retried) gets the same answer."""
+        case = self._ready().case
+        if case.drawn_by is not None and case.drawn_by.session_id == draw.session_id:
+            return self._draw_result(draw, replayed=True)
+        return None
+
+    def _check_draw(self, draw: ReviewDraw) -> None:
+        case = self._ready().case
+        if self._ready().final():
+            raise CaseClosed(f"{case.case_id} is {case.state}", state=case.state)
+        if case.state != "PUBLISHED":
+            drawn = f" (on the agenda of {case.drawn_by.session_id})" if case.drawn_by else ""
+            raise IllegalTransition(
+                f"C5 selected_for_review: {case.case_id} is {case.state}{drawn}; only a "
+                "PUBLISHED CoE is in the pool",
+                trigger="selected_for_review",
+                state=case.state,
+            )
+
+    def _draw_result(self, draw: ReviewDraw, replayed: bool) -> CommandResult:
+        case = self._ready().case
+        return CommandResult(
+            decision_id=f"{draw.session_id}-draw",
+            command="selected_for_review",
+            from_state="PUBLISHED",
+            to_state="SELECTED_FOR_REVIEW",
+            message=f"{case.case_id} drawn by {draw.session_id}; {case.service_manager} presents",
+            replayed=replayed,
+        )
+
+    # -- this process's own steps -------------------------------------------------------------
+
+    async def _store_version(self, actor: str, data: object) -> ArtefactRef:
+        """C2, C3, C10: the document as published, with its actions as they are now."""
+        engine = self._ready()
+        case = engine.case
+        assert case.document is not None
+        current = case.artefacts.get("coe_document")
+        version = current.version + 1 if current else 1
+        record = CoeRecord(
+            **case.document.model_dump(exclude={"corrective_actions"}),
+            coe_id=case.case_id,
+            service_id=case.service.service_id,
+            owner_sm=case.service_manager,
+            author=case.request.opened_by,
+            version=version,
+            status=case.state,
+            detected_at=case.request.detected_at,
+            mitigated_at=case.request.mitigated_at,
+            published_at=case.published_at,
+            published_by=actor,
+            change_note=data.change_note if isinstance(data, CoeRevision) else None,
+            names_acknowledged=case.names_acknowledged,
+            considered_by_exec=case.considered_by_exec,
+            review_outputs=case.review_outputs,
+            corrective_actions=list(case.actions.values()),
+        )
+        ref = await engine.store(workflow.info().workflow_id, "coe_document", version, record)
+        case.artefacts["coe_document"] = ref
+        return ref
+
+    async def _archive(self, actor: str, data: object) -> None:
+        await self._ready().fire_automatic("coe_archived", None, "the reopen window ended")
+
+    # -- corrective action timers -------------------------------------------------------------
+
+    def _next_action_event(self) -> TimerEvent | None:
+        engine = self._ready()
+        return None if engine.final() else next_action_event(engine.case)
+
+    async def _action_event(self, action_id: str, kind: str) -> None:
+        engine = self._ready()
+        case = engine.case
+        notice = action_event(case, action_id, cast(ActionEvent, kind))
+        engine.notify(notice.kind, notice.to, notice.subject, notice.body)
+        reason = f"{case.actions[action_id].label()}: {kind}"
+        engine.audit(SYSTEM, f"action_{kind}", case.state, case.state, "system", reason)
+        engine.refresh()
+
+    def _action_summary(self, action_id: str, kind: str) -> str:
+        return f"corrective action {action_id}: {kind}"
+
+    # -- telling the service ------------------------------------------------------------------
+
+    def _actions_key(self) -> tuple[bool, tuple[tuple[str, str, str, str], ...]]:
+        """What the service's gates depend on: whether the CoE counts, and its actions."""
+        case = self._ready().case
+        counts = case.state not in ("VOIDED",)
+        return counts, tuple(
+            (a.id, a.status, a.due.isoformat(), a.owner) for a in case.actions.values()
+        )
+
+    async def _share_actions(self) -> None:
+        """Store the actions register and tell the lifecycle whenever the actions change."""
+        engine = self._ready()
+        shared = self._actions_key()
+        while await self._actions_changed(shared):
+            async with engine.lock:
+                shared = self._actions_key()
+                await self._store_register(engine)
+
+    async def _actions_changed(self, shared: object) -> bool:
+        """Wait until the actions differ from those last shared (True), or the case has ended
+        with nothing new to share (False)."""
+        engine = self._ready()
+        await workflow.wait_condition(
+            lambda: (
+                self._actions_key() != shared
+                or (engine.final() and workflow.all_handlers_finished())
+            )
+        )
+        return self._actions_key() != shared
+
+    async def _store_register(self, engine: CaseEngine[CoeCase]) -> None:
+        case = engine.case
+        version = case.registers_stored + 1
+        register = ActionsRegister(
+            coe_id=case.case_id,
+            service_id=case.service.service_id,
+            coe_state=case.state,
+            version=version,
+            at=workflow.now(),
+            actions=list(case.actions.values()),
+        )
+        try:
+            ref = await engine.store(
+                workflow.info().workflow_id, "corrective_actions", version, register
+            )
+        except OsomError as err:  # the next change stores a newer register
+            workflow.logger.warning("coe.register_not_stored", extra={"error": err.message})
+            return
+        case.registers_stored = version
+        case.artefacts["corrective_actions"] = ref
+        if not case.service.in_engine:
+            return
+        lifecycle = workflow.get_external_workflow_handle(
+            lifecycle_workflow_id(case.service.service_id)
+        )
+        try:
+            await lifecycle.signal(
+                COE_ACTIONS_SIGNAL, CoeActionsNotice(coe_id=case.case_id, actions=ref)
+            )
+        except FailureError:  # the service's case has ended
+            workflow.logger.warning(
+                "coe.lifecycle_gone", extra={"service": case.service.service_id}
+            )
+
+    def _starting_identity(self) -> tuple[str, str]:
+        return self._input.coe_id, f"{self._input.coe_id} ({self._input.service_id})"
