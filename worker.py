@@ -10,15 +10,17 @@ from datetime import timedelta
 
 import structlog
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.artefact_store import ArtefactStore
-from activities.directory import ContextLoader
+from activities.directory import ContextLoader, load_policy
 from activities.notifications import Outbox
 from activities.other_cases import OtherCases
 from osom.client import connect
 from osom.logging import configure_logging
+from osom.review_schedule import ensure_review_schedule
 from osom.settings import Settings
 from workflows import WORKFLOWS
 
@@ -72,6 +74,8 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
     client = client or await connect()
+    if settings.review_schedule:
+        await keep_review_schedule(client, settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
         worker = build_worker(client, settings, executor)
         log.info(
@@ -81,6 +85,18 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             artefact_root=str(settings.artefact_root),
         )
         await worker.run()
+
+
+async def keep_review_schedule(client: Client, settings: Settings) -> None:
+    """Bring the CoE review schedule in step with the policy file. A schedule the server
+    refuses (say, a bad cron) is logged; the worker still serves every case."""
+    policy = load_policy(settings.policy_path).coe_review
+    try:
+        await ensure_review_schedule(client, policy, settings.task_queue)
+    except RPCError as err:
+        log.error("review_schedule.refused", error=err.message, cron=policy.cron)
+        return
+    log.info("review_schedule.ready", cron=policy.cron, time_zone=policy.time_zone)
 
 
 async def serve(settings: Settings) -> None:

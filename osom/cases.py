@@ -33,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models.assessment import assessment_workflow_id
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
+from models.coe import CoeInput, coe_workflow_id
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.contract import BudgetAllocation, ServiceContract
 from models.errors import (
@@ -47,8 +48,8 @@ from models.errors import (
 from models.establishment import NewServiceInput
 from models.lifecycle import LifecycleInput
 from models.proposal import Proposal
-from workflows import TASK_QUEUE, LifecycleWorkflow, NewServiceWorkflow
-from workflows._visibility import PROCESS, initial_attributes
+from workflows import TASK_QUEUE, CoeWorkflow, LifecycleWorkflow, NewServiceWorkflow
+from workflows._visibility import CASE_ID, PROCESS, initial_attributes
 from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 T = TypeVar("T")
@@ -65,14 +66,15 @@ def new_service_id(proposal_id: str) -> str:
 
 _BUSINESS_KEYS = (
     (re.compile(r"^PRO-[\w-]+$"), new_service_id),
+    (re.compile(r"^COE-[A-Z0-9-]+$"), coe_workflow_id),
     (re.compile(r"^SVC-\d{3,}-A\d{2,}$"), assessment_workflow_id),
     (re.compile(r"^SVC-\d{3,}$"), lifecycle_workflow_id),
 )
 
 
 def workflow_id_for(case: str) -> str:
-    """A workflow id from what people call a case: PRO-004, SVC-007, SVC-007-A03, or the
-    workflow id itself."""
+    """A workflow id from what people call a case: PRO-004, SVC-007, SVC-007-A03, COE-2026-001,
+    or the workflow id itself."""
     for pattern, workflow_id in _BUSINESS_KEYS:
         if pattern.match(case):
             return workflow_id(case)
@@ -108,6 +110,49 @@ async def onboard_service(
         exists="the service is already in the engine",
     )
     return workflow_id
+
+
+# A CoE id taken meanwhile by someone else is skipped, this many times at most.
+COE_ID_ATTEMPTS = 20
+
+
+async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TASK_QUEUE) -> str:
+    """C1: open a Correction of Error. Without a ``coe_id`` the next free COE-<year>-<nnn> is
+    taken. The worker checks the service and who opens it; see ``wait_until_open``."""
+    given = opening.get("coe_id")
+    year = str(opening.get("detected_at", ""))[:4]
+    first = 1 if given else await _coe_count(client, year) + 1
+    for number in range(first, first + COE_ID_ATTEMPTS):
+        coe_id = given or f"COE-{year}-{number:03d}"
+        try:
+            start = CoeInput.model_validate({**opening, "coe_id": coe_id})
+        except ValidationError as err:
+            raise invalid("the CoE", err) from err
+        try:
+            await _start_once(
+                client,
+                CoeWorkflow.run,
+                start,
+                coe_workflow_id(coe_id),
+                task_queue,
+                ("coe", coe_id),
+                summary=f"Correction of Error {coe_id} ({start.service_id})",
+                details=f"{start.problem}\n\nOpened by {start.opened_by}.",
+                exists="a CoE id is used once",
+            )
+        except CaseExists:
+            if given:
+                raise
+            continue
+        return coe_workflow_id(coe_id)
+    raise CaseExists(f"no free CoE id after COE-{year}-{first + COE_ID_ATTEMPTS - 1:03d}")
+
+
+async def _coe_count(client: Client, year: str) -> int:
+    """How many CoEs of ``year`` visibility knows: where numbering goes on (a start that finds
+    the next id taken tries the one after)."""
+    query = f"{PROCESS.name} = 'coe' AND {CASE_ID.name} STARTS_WITH 'COE-{year}-'"
+    return (await client.count_workflows(query)).count
 
 
 async def _start_once(
@@ -268,7 +313,9 @@ async def reload_directory(
 
 async def running_cases(client: Client) -> list[str]:
     """Workflow ids of every open case, found through our search attributes."""
-    processes = ", ".join(f"'{name}'" for name in ("establishment", "lifecycle", "assessment"))
+    processes = ", ".join(
+        f"'{name}'" for name in ("establishment", "lifecycle", "assessment", "coe", "coe_review")
+    )
     query = f"ExecutionStatus = 'Running' AND {PROCESS.name} IN ({processes})"
     return [execution.id async for execution in client.list_workflows(query)]
 

@@ -17,9 +17,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleHandle
 from temporalio.service import RPCError
 
+from activities.directory import load_policy
 from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
@@ -30,6 +31,7 @@ from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
 from osom.documents import load_document
 from osom.logging import configure_logging
+from osom.review_schedule import ensure_review_schedule, start_session_now
 from osom.settings import Settings
 from workflows._definition import ProcessDefinition
 from workflows.assessment.definition import ASSESSMENT
@@ -44,6 +46,8 @@ M = TypeVar("M", bound=BaseModel)
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 start_app = typer.Typer(help="Start a case.", no_args_is_help=True)
 app.add_typer(start_app, name="start")
+review_app = typer.Typer(help="The regular CoE review (a Temporal Schedule).", no_args_is_help=True)
+app.add_typer(review_app, name="review")
 
 PROCESSES: dict[str, ProcessDefinition[Any]] = {
     "establishment": ESTABLISHMENT,
@@ -56,7 +60,8 @@ PROCESSES: dict[str, ProcessDefinition[Any]] = {
 CaseRef = Annotated[
     str,
     typer.Argument(
-        help="the case: PRO-004, SVC-007, SVC-007-A03, or its workflow id", metavar="CASE"
+        help="the case: PRO-004, SVC-007, SVC-007-A03, COE-2026-001, or its workflow id",
+        metavar="CASE",
     ),
 ]
 REFUSED = 2
@@ -248,6 +253,83 @@ def onboard(
     typer.echo(_run(action))
 
 
+@start_app.command("coe")
+def open_coe(
+    actor: Actor,
+    service: Annotated[str, typer.Option(help="the service where the problem arose (SVC-nnn)")],
+    problem: Annotated[str, typer.Option(help="what went wrong, in a sentence")],
+    detected: Annotated[str, typer.Option(help="when it was detected (ISO 8601 with zone)")],
+    mitigated: Annotated[str, typer.Option(help="when it was mitigated (ISO 8601 with zone)")],
+    coe_id: Annotated[
+        str | None, typer.Option("--id", help="CoE id (default: the next COE-<year>-<nnn>)")
+    ] = None,
+    users_impacted: Annotated[
+        int | None, typer.Option(help="users affected (0 for a near miss)")
+    ] = None,
+    severity: Annotated[str | None, typer.Option(help="SEV1 to SEV4 (orders reviews)")] = None,
+    related: Annotated[
+        list[str] | None, typer.Option("--related", help="a ticket or link (repeat)")
+    ] = None,
+) -> None:
+    """Open a Correction of Error for a problem in a service (C1, with or without user impact);
+    prints the workflow id. The Service Manager, or a team member for them, opens it."""
+    opening: dict[str, Any] = {
+        "service_id": service,
+        "problem": problem,
+        "detected_at": detected,
+        "mitigated_at": mitigated,
+        "opened_by": actor,
+        "users_impacted": users_impacted,
+        "severity": severity,
+        "related_items": related or [],
+    }
+    if coe_id:
+        opening["coe_id"] = coe_id
+
+    async def action() -> str:
+        client = await connect()
+        workflow_id = await cases.open_coe(client, opening, Settings.from_env().task_queue)
+        await _wait_for_verdict(client, workflow_id)
+        return workflow_id
+
+    typer.echo(_run(action))
+
+
+@review_app.command("now")
+def review_now() -> None:
+    """Start a review session now (as the schedule would); prints its workflow id."""
+
+    async def action() -> str:
+        client = await connect()
+        await _ensure_schedule(client)
+        workflow_id = await start_session_now(client)
+        await _wait_for_verdict(client, workflow_id)
+        return workflow_id
+
+    typer.echo(_run(action))
+
+
+@review_app.command("schedule")
+def review_schedule() -> None:
+    """Bring the review schedule in step with the policy file and show its next sessions."""
+
+    async def action() -> list[str]:
+        handle = await _ensure_schedule(await connect())
+        description = await handle.describe()
+        note = description.schedule.state.note or ""
+        times = [f"{t:%a %Y-%m-%d %H:%M} UTC" for t in description.info.next_action_times[:5]]
+        return [f"schedule {handle.id}: {note}", *(f"next draw: {t}" for t in times)]
+
+    for line in _run(action):
+        typer.echo(line)
+
+
+async def _ensure_schedule(client: Client) -> ScheduleHandle:
+    settings = Settings.from_env()
+    policy = load_policy(settings.policy_path).coe_review
+    return await ensure_review_schedule(client, policy, settings.task_queue)
+
+
 @app.command()
 def submit(
     case: CaseRef,
@@ -422,8 +504,8 @@ def audit(case: CaseRef) -> None:
 
 @app.command()
 def diagram(target: str) -> None:
-    """Mermaid diagram of a process (establishment, lifecycle, assessment) or of a case, its
-    current state marked."""
+    """Mermaid diagram of a process (establishment, lifecycle, assessment, coe, coe-review) or
+    of a case, its current state marked."""
     if target in PROCESSES:
         typer.echo(PROCESSES[target].mermaid())
         return

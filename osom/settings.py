@@ -25,6 +25,8 @@ class Settings:
     directory_path: Path
     policy_path: Path | None
     task_queue: str
+    # Whether the worker keeps the CoE review schedule in step with the policy when it starts.
+    review_schedule: bool = True
 
     @classmethod
     def in_folder(cls, root: Path, organisation: Path, task_queue: str) -> Settings:
@@ -37,6 +39,7 @@ class Settings:
             directory_path=organisation / "directory.yaml",
             policy_path=organisation / "policy.yaml",
             task_queue=task_queue,
+            review_schedule=False,
         )
 
     @classmethod
@@ -50,4 +53,6 @@ class Settings:
             directory_path=Path(os.environ.get("OSOM_DIRECTORY", EXAMPLES / "directory.yaml")),
             policy_path=Path(policy) if policy else None,
             task_queue=os.environ.get("OSOM_TASK_QUEUE", "osom"),
+            review_schedule=os.environ.get("OSOM_REVIEW_SCHEDULE", "on").lower()
+            not in ("off", "0", "false", "no"),
         )

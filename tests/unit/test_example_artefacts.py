@@ -12,6 +12,8 @@ from models.assessment import (
     CriteriaDecisions,
     ReportPublication,
 )
+from models.coe import ActionCompletion, CoeDocument
+from models.coe_review import Minutes
 from models.contract import BudgetAllocation, ContractCheckpoint
 from models.criteria import AssessmentType
 from models.lifecycle import ContractAlteration, DecommissionDecision, GateDecision, MetricReport
@@ -33,6 +35,10 @@ EXAMPLE_MODELS: dict[str, type[BaseModel]] = {
     "second-discovery-budget.yaml": BudgetAllocation,
     "metric-report.yaml": MetricReport,
     "decommission.yaml": DecommissionDecision,
+    "coe-document.yaml": CoeDocument,
+    "coe-near-miss.yaml": CoeDocument,
+    "action-completed.yaml": ActionCompletion,
+    "review-minutes.yaml": Minutes,
 }
 
 
@@ -41,7 +47,7 @@ def test_example_is_valid_for_its_step(name: str) -> None:
     EXAMPLE_MODELS[name].model_validate(artefact(name))
 
 
-def test_every_lifecycle_example_is_checked() -> None:
+def test_every_later_example_is_checked() -> None:
     files = {p.name for p in (EXAMPLES / "artefacts").glob("*.yaml")}
     establishment = {
         "service-contract.yaml",
@@ -80,12 +86,11 @@ def test_the_discovery_decisions_cover_the_policys_discovery_criteria() -> None:
 
 
 def test_examples_sent_with_osom_submit_name_an_artefact_kind_of_a_process() -> None:
+    from osom.docs import DEFINITIONS
     from tests.examples import load_yaml
-    from workflows.assessment.definition import ASSESSMENT
-    from workflows.establishment.definition import ESTABLISHMENT
-    from workflows.lifecycle.definition import LIFECYCLE
 
-    kinds = {a.kind for d in (ESTABLISHMENT, LIFECYCLE, ASSESSMENT) for a in d.artefacts}
+    kinds = {a.kind for d in DEFINITIONS for a in d.artefacts}
     named = {p.name: load_yaml(p).get("kind") for p in (EXAMPLES / "artefacts").glob("*.yaml")}
     assert named["metric-report.yaml"] == "metric_report"
+    assert named["coe-document.yaml"] == named["coe-near-miss.yaml"] == "coe_document"
     assert {kind for kind in named.values() if kind} <= kinds
