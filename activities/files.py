@@ -7,8 +7,9 @@ import re
 import tempfile
 from pathlib import Path
 
-# Workflow ids, kinds and notification ids become path parts: letters, digits and ._- only.
-_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Workflow ids, kinds and notification ids become path parts: letters, digits and ._-: only
+# (a colon comes with the time in the ids of scheduled review sessions).
+_SAFE_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 
 
 class UnsafePath(ValueError):

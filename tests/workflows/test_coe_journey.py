@@ -1,0 +1,134 @@
+"""Corrections of Error on a real server with time skipping: a late draft, publication, the
+review drawn by the schedule, corrective actions one of them overdue, closure; a near miss; an
+empty pool; and a lifecycle gate held by a long-overdue action."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from models.case_view import CaseStatus
+from models.coe import CorrectiveAction
+from models.coe_review import MinutesRecord
+from models.policy import CoeReviewPolicy
+from osom.review_schedule import ensure_review_schedule, start_session_now
+from tests.workflows.coes import Coe, Session
+from tests.workflows.conftest import Engine
+from tests.workflows.services import onboarded_service
+from workflows._clock import add_working_days
+
+
+def svc(unique: str) -> str:
+    return f"SVC-{unique}"
+
+
+async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, unique: str) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-T{unique}", service.service_id, manager="P-013")
+    opened = await coe.status()
+    assert opened.state == "DRAFT"
+    assert opened.facts["Service Manager"] == "P-013"
+    assert [d.label for d in opened.deadlines] == [
+        "First draft due (after mitigation)",
+        "Publication due (after the incident was resolved)",
+    ]
+
+    # Drafted late: a reminder after a working day, the escalation at the due date.
+    draft_due = opened.deadlines[0].due_at
+    await coe.skip(add_working_days(await coe.now(), 1) - await coe.now() + timedelta(minutes=1))
+    notes = await engine.outbox_once(coe, lambda n: any(x.kind == "reminder" for x in n))
+    assert any("First draft due" in n.subject and "P-013" in n.to for n in notes)
+    await coe.skip(draft_due - await coe.now() + timedelta(minutes=1))
+    notes = await engine.outbox_once(coe, lambda n: any(x.kind == "escalation" for x in n))
+    escalation = next(n for n in notes if n.kind == "escalation")
+    assert "P-001" in escalation.to
+    assert "First draft due" in escalation.subject
+
+    content = await coe.document(due_in_days=(30, 3))
+    await coe.write(content)
+    drafted = await coe.status()
+    assert [d.label for d in drafted.deadlines] == [
+        "Publication due (after the incident was resolved)"
+    ]
+    await coe.publish()
+    published = await coe.status()
+    assert published.state == "PUBLISHED"
+    record = json.loads(Path(published.artefacts["coe_document"].json_path).read_text())
+    assert (record["status"], record["version"]) == ("PUBLISHED", 2)
+    assert [a["status"] for a in record["corrective_actions"]] == ["OPEN", "OPEN"]
+    markdown = Path(published.artefacts["coe_document"].markdown_path).read_text()
+    assert "Expired TLS certificate" in markdown
+    assert "Lessons learned" in markdown
+
+    # The schedule starts a session; it draws this CoE, the only one in its pool.
+    policy = CoeReviewPolicy(enabled=False)  # paused: only this test's trigger starts a session
+    await ensure_review_schedule(
+        engine.client, policy, engine.settings.task_queue, services=(service.service_id,)
+    )
+    await coe.in_the_pool()
+    session = Session(engine, await start_session_now(engine.client))
+    agenda = await session.until(lambda s: s.state == "AGENDA_SET", "agenda set")
+    assert agenda.facts["Agenda"] == f"{coe.coe_id} ({service.service_id})"
+    selected = await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
+    assert selected.facts["Review"].startswith(f"drawn by {session.workflow_id}")
+    presenter = await engine.outbox_once(coe, lambda n: any("review session" in x.subject for x in n))
+    assert any("P-013" in n.to for n in presenter if "review session" in n.subject)
+
+    # Action A-2 (due in 3 days) goes overdue, then long overdue, while the CoE is reviewed.
+    a2 = CorrectiveAction.model_validate(
+        {**content["corrective_actions"][1], "created_at": await coe.now()}
+    )
+    await coe.skip(a2.due_end - await coe.now() + timedelta(minutes=1))
+    overdue = await coe.until(lambda s: s.overdue_actions == 1, "A-2 overdue")
+    assert "A-2 IN_PROGRESS" not in overdue.facts["Corrective actions"]
+    assert "A-2 OPEN OVERDUE" in overdue.facts["Corrective actions"]
+    notes = await engine.outbox_once(
+        coe, lambda n: any("Overdue: corrective" in x.subject for x in n)
+    )
+    assert {"P-013", "P-020"} <= set(next(n for n in notes if "Overdue" in n.subject).to)
+
+    await session.skip(meeting_of(agenda) - await session.now() + timedelta(minutes=1))
+    await session.decide("session_held", "P-004", data={"attendees": ["P-001", "P-013"]})
+    minutes = {
+        "items": [
+            {
+                "coe_id": coe.coe_id,
+                "outcome": "reviewed",
+                "outputs": [{"kind": "guidance_candidate", "note": "name renewal owners"}],
+            }
+        ]
+    }
+    await session.decide("minutes_recorded", "P-004", data=minutes)
+    minuted = await session.status()
+    assert minuted.state == "MINUTED"
+    stored = MinutesRecord.model_validate_json(
+        Path(minuted.artefacts["review_minutes"].json_path).read_text()
+    )
+    assert [(i.coe_id, i.applied) for i in stored.items] == [(coe.coe_id, True)]
+    reviewed = await coe.status()
+    assert reviewed.state == "REVIEWED"
+
+    await coe.skip(a2.escalation_at(10) - await coe.now() + timedelta(minutes=1))
+    notes = await engine.outbox_once(
+        coe, lambda n: any(x.kind == "escalation" and "A-2" in x.subject for x in n)
+    )
+    assert "P-001" in next(n for n in notes if "ESCALATED: corrective" in n.subject).to
+
+    await coe.complete("A-1", "P-011")
+    await coe.complete("A-2", "P-020")
+    assert (await coe.status()).overdue_actions == 0
+    await coe.decide("closure_requested", "P-013")
+    await coe.decide("coe_closed", "P-001")
+    closed = await coe.status()
+    assert closed.state == "CLOSED"
+    final = json.loads(Path(closed.artefacts["coe_document"].json_path).read_text())
+    assert (final["status"], final["version"]) == ("CLOSED", 3)
+    assert [a["status"] for a in final["corrective_actions"]] == ["DONE", "DONE"]
+    assert final["review_outputs"] == [
+        {"kind": "guidance_candidate", "note": "name renewal owners"}
+    ]
+
+
+def meeting_of(status: CaseStatus) -> datetime:
+    return datetime.strptime(status.facts["Meeting"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
