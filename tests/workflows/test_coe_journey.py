@@ -11,10 +11,14 @@ from pathlib import Path
 from models.case_view import CaseStatus
 from models.coe import CorrectiveAction
 from models.coe_review import MinutesRecord
+from models.criteria import AssessmentType
+from models.errors import GuardFailed
 from models.policy import CoeReviewPolicy
 from osom.review_schedule import ensure_review_schedule, start_session_now
+from tests.examples import artefact
 from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
+from tests.workflows.driver import assert_refused_unchanged
 from tests.workflows.services import onboarded_service
 from workflows._clock import add_working_days
 
@@ -72,7 +76,9 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
     assert agenda.facts["Agenda"] == f"{coe.coe_id} ({service.service_id})"
     selected = await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
     assert selected.facts["Review"].startswith(f"drawn by {session.workflow_id}")
-    presenter = await engine.outbox_once(coe, lambda n: any("review session" in x.subject for x in n))
+    presenter = await engine.outbox_once(
+        coe, lambda n: any("review session" in x.subject for x in n)
+    )
     assert any("P-013" in n.to for n in presenter if "review session" in n.subject)
 
     # Action A-2 (due in 3 days) goes overdue, then long overdue, while the CoE is reviewed.
@@ -132,3 +138,67 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
 
 def meeting_of(status: CaseStatus) -> datetime:
     return datetime.strptime(status.facts["Meeting"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
+
+
+async def test_a_near_miss_without_user_impact_is_published(engine: Engine, unique: str) -> None:
+    # SVC-003 is a directory service (no lifecycle in the engine): its SM is P-012, team P-021.
+    coe = await Coe.open(engine, f"COE-N{unique}", "SVC-003", manager="P-012", opened_by="P-021")
+    content = await coe.document("coe-near-miss.yaml", due_in_days=(14,))
+    assert content["users_impacted"] == 0
+    await coe.submit_artefact("coe_document", "P-021", content)  # the team drafts
+    await coe.publish()
+    status = await coe.status()
+    assert status.state == "PUBLISHED"
+    assert (
+        status.facts["Corrective actions"]
+        == f"A-1 OPEN (owner P-021, due {content['corrective_actions'][0]['due']})"
+    )
+    record = json.loads(Path(status.artefacts["coe_document"].json_path).read_text())
+    assert record["users_impacted"] == 0
+    assert record["owner_sm"] == "P-012"
+    assert record["author"] == "P-021"
+
+
+async def test_a_session_with_an_empty_pool_cancels_itself(engine: Engine, unique: str) -> None:
+    session = await Session.start(engine, f"empty-{unique}", services=(svc(unique),))
+    status = await session.status()
+    assert status.state == "CANCELLED"
+    assert status.terminal
+    last = (await session.audit_log())[-1]
+    assert last.reason == "no published CoE waits for review (pool of 0)"
+    assert await session.handle.result() == "CANCELLED"
+
+
+async def test_a_gate_waits_while_a_corrective_action_is_long_overdue(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "BETA")
+    await service.report_metrics("2027-09")
+    beta = await service.next_assessment(AssessmentType.BETA_EXIT)
+    report = await beta.run_through("GO_LIVE")
+    coe = await Coe.open(engine, f"COE-G{unique}", service.service_id, manager="P-013")
+    content = await coe.document(due_in_days=(60, 1))
+    await coe.write(content)
+    await service.until(lambda s: "Open corrective actions" in s.facts, "actions known")
+
+    # A-2 goes more than the policy's 10 working days overdue.
+    a2 = CorrectiveAction.model_validate(
+        {**content["corrective_actions"][1], "created_at": await coe.now()}
+    )
+    long_overdue = a2.escalation_at(10) + timedelta(minutes=1)
+    await coe.skip(long_overdue - await coe.now())
+    await coe.until(lambda s: s.overdue_actions == 1, "A-2 overdue")
+    await service.skip(long_overdue - await service.now())
+    go_live = {"report": report, "budget": artefact("live-budget.yaml")}
+    err = await assert_refused_unchanged(
+        service, GuardFailed, lambda: service.decide("go_live_approved", "P-001", data=go_live)
+    )
+    assert f"{coe.coe_id} A-2 'Route renewal-job failures to on-call' (owner P-020" in err.message
+    assert "more than 10 working days overdue" in err.message
+
+    await coe.complete("A-2", "P-020")
+    await service.until(
+        lambda s: f"{coe.coe_id} A-2" not in s.facts.get("Open corrective actions", ""), "A-2 done"
+    )
+    await service.decide("go_live_approved", "P-001", data=go_live)
+    assert (await service.status()).state == "LIVE"

@@ -12,7 +12,7 @@ from models.assessment import (
     assessed_service,
 )
 from models.calendar import add_months, add_working_days
-from models.coe import long_overdue
+from models.coe import CorrectiveAction, long_overdue
 from models.contract import (
     BudgetAllocation,
     ContractCheckpoint,
@@ -127,6 +127,27 @@ def _corrective_actions_on_time(case: Case) -> list[str]:
         for coe_id, actions in sorted(case.corrective_actions.items())
         for action in long_overdue(actions, _now(case), policy.gate_overdue_wd)
     ]
+
+
+def gate_hold_key(coe_id: str, action: CorrectiveAction) -> str:
+    return f"{coe_id}/{action.id}/{action.due}"
+
+
+def next_gate_hold(case: Case) -> tuple[str, datetime, str] | None:
+    """The next moment an open corrective action starts holding the gates (not yet told)."""
+    policy = case.policy.coe
+    if not policy.gate_on_overdue_actions:
+        return None
+    moments = [
+        (action.escalation_at(policy.gate_overdue_wd), gate_hold_key(coe_id, action))
+        for coe_id, actions in case.corrective_actions.items()
+        for action in actions
+        if gate_hold_key(coe_id, action) not in case.gate_holds
+    ]
+    if not moments:
+        return None
+    at, key = min(moments)
+    return key, at, "gate_hold"
 
 
 # Cleared by the actions' owners in the CoE cases, not by anyone in this one.

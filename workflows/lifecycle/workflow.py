@@ -46,11 +46,23 @@ with workflow.unsafe.imports_passed_through():
     from models.people import ActingAs, Directory
     from models.policy import Policy
     from models.stages import LifecycleStage
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
+    from workflows._case import (
+        ACTIVITY_TIMEOUT,
+        BOUNDED_RETRY,
+        SYSTEM,
+        CaseEngine,
+        TimerEvent,
+    )
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, let_go
     from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
-    from workflows.lifecycle.definition import LIFECYCLE, LIVE_TYPES, check_onboarding
+    from workflows.lifecycle.definition import (
+        LIFECYCLE,
+        LIVE_TYPES,
+        check_onboarding,
+        gate_hold_key,
+        next_gate_hold,
+    )
 
 WORKFLOW_EFFECTS = frozenset(
     {
@@ -123,7 +135,10 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             engine.refresh()
         self._opened = True
         await asyncio.gather(
-            engine.keep_deadlines(), engine.deliver_notifications(), self._hand_over_when_long()
+            engine.keep_deadlines(),
+            engine.keep_timer(self._next_gate_hold, self._gate_held, self._gate_hold_summary),
+            engine.deliver_notifications(),
+            self._hand_over_when_long(),
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         case = engine.case
@@ -317,7 +332,40 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 case.corrective_actions[notice.coe_id] = still_open
             else:
                 case.corrective_actions.pop(notice.coe_id, None)
+            current = {
+                gate_hold_key(coe_id, a)
+                for coe_id, actions in case.corrective_actions.items()
+                for a in actions
+            }
+            case.gate_holds = [key for key in case.gate_holds if key in current]
             await engine.settle()
+
+    def _next_gate_hold(self) -> TimerEvent | None:
+        engine = self._ready()
+        return None if engine.final() else next_gate_hold(engine.case)
+
+    async def _gate_held(self, key: str, kind: str) -> None:
+        """An action has just become long overdue: progress and go-live wait for it. Say so
+        (the case page and who the case waits for change now, not at the next command)."""
+        engine = self._ready()
+        case = engine.case
+        case.gate_holds.append(key)
+        coe_id, action_id, due = key.split("/")
+        reason = (
+            f"{coe_id} {action_id} (due {due}) is more than {case.policy.coe.gate_overdue_wd} "
+            "working days overdue: progress and go-live wait until it is done or cancelled"
+        )
+        engine.audit(SYSTEM, "gate_held_by_action", case.state, case.state, "system", reason)
+        engine.notify(
+            "escalation",
+            [case.service_manager, case.directory.executive.id],
+            f"{case.title}: gates held by {coe_id} {action_id}",
+            reason,
+        )
+        await engine.settle()
+
+    def _gate_hold_summary(self, key: str, kind: str) -> str:
+        return f"corrective action {key} holds the gates"
 
     async def _stored_register(self, notice: CoeActionsNotice) -> ActionsRegister | None:
         ref = notice.actions
