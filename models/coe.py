@@ -449,7 +449,7 @@ class CoeCase(CaseState):
         return self.service.service_manager
 
     def relations(self) -> Relations:
-        owners = tuple(sorted({a.owner for a in self.actions.values() if a.is_open}))
+        owners = tuple(sorted({a.owner for a in self.actions.values()}))
         return {
             CaseRole.SERVICE_MANAGER: self.service_manager,
             CaseRole.TEAM: self.service.team,

@@ -1,0 +1,262 @@
+"""Every refusal the CoE issue names, on a real server: a clear typed error, and the case (status,
+audit log and history) exactly as it was."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.coe import ReviewDraw
+from models.errors import (
+    ArtefactsMissing,
+    GuardFailed,
+    IllegalTransition,
+    InvalidArtefact,
+    NotAuthorised,
+)
+from osom import cases
+from tests.workflows.coes import Coe, Session
+from tests.workflows.conftest import Engine
+from tests.workflows.driver import assert_refused_unchanged
+from tests.workflows.services import onboarded_service
+
+
+def svc(unique: str) -> str:
+    return f"SVC-{unique}"
+
+
+async def published_coe(engine: Engine, unique: str, prefix: str = "C") -> Coe:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-{prefix}{unique}", service.service_id, manager="P-013")
+    await coe.write()
+    await coe.publish()
+    return coe
+
+
+async def test_publishing_needs_every_osom_field(engine: Engine, unique: str) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-F{unique}", service.service_id, manager="P-013")
+    err = await assert_refused_unchanged(coe, ArtefactsMissing, lambda: coe.publish())
+    assert "no draft submitted yet" in err.message
+
+    content = await coe.document()
+    for field in ("impact", "root_cause", "tradeoffs_to_avoid"):
+        content[field] = ""
+    content["doctrine_elements"] = []
+    await coe.write(content)
+    err = await assert_refused_unchanged(coe, ArtefactsMissing, lambda: coe.publish())
+    assert err.details["missing"] == [
+        f"the nine OSOM fields: {name} is empty"
+        for name in ("impact", "root_cause", "tradeoffs_to_avoid", "doctrine_elements")
+    ]
+
+
+async def test_only_the_services_manager_publishes(engine: Engine, unique: str) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-P{unique}", service.service_id, manager="P-013")
+    await coe.write()
+    for person in ("P-020", "P-001", "P-010"):  # a team member elsewhere, the Executive, an SM
+
+        async def publish(by: str = person) -> object:
+            return await coe.decide("coe_published", by)
+
+        err = await assert_refused_unchanged(coe, NotAuthorised, publish)
+        assert "needs SERVICE_MANAGER" in err.message
+    await coe.publish()
+    assert (await coe.status()).state == "PUBLISHED"
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "says"),
+    [
+        ({"owner": None}, InvalidArtefact, "corrective_actions.1.owner"),
+        ({"due": None}, InvalidArtefact, "corrective_actions.1.due"),
+        ({"owner": "P-999"}, GuardFailed, "A-2: P-999 is not in the directory"),
+        ({"due": "2020-01-01"}, GuardFailed, "A-2: the due date 2020-01-01 is in the past"),
+    ],
+    ids=["no owner", "no due date", "unknown owner", "due in the past"],
+)
+async def test_an_action_needs_one_known_owner_and_a_due_date_ahead(
+    engine: Engine, unique: str, change: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-A{unique}", service.service_id, manager="P-013")
+    content = await coe.document()
+    action = content["corrective_actions"][1]
+    for key, value in change.items():
+        if value is None:
+            del action[key]
+        else:
+            action[key] = value
+    err = await assert_refused_unchanged(coe, error, lambda: coe.write(content))  # type: ignore[arg-type]
+    assert says in str(err)
+
+
+async def test_actions_added_after_publication_follow_the_same_rules(
+    engine: Engine, unique: str
+) -> None:
+    coe = await published_coe(engine, unique)
+    yesterday = ((await coe.now()) - timedelta(days=1)).date().isoformat()
+    new = {"id": "A-3", "description": "Renewal runbook", "owner": "P-020", "due": yesterday}
+    await assert_refused_unchanged(
+        coe, GuardFailed, lambda: coe.decide("action_added", "P-013", data=new)
+    )
+    await assert_refused_unchanged(
+        coe, GuardFailed, lambda: coe.decide("action_added", "P-013", data=new | {"id": "A-1"})
+    )
+    tomorrow = ((await coe.now()) + timedelta(days=1)).date().isoformat()
+    await coe.decide("action_added", "P-013", data=new | {"due": tomorrow})
+    assert "A-3 OPEN (owner P-020" in (await coe.status()).facts["Corrective actions"]
+
+
+async def test_actions_are_worked_on_by_their_owner_or_the_manager(
+    engine: Engine, unique: str
+) -> None:
+    coe = await published_coe(engine, unique)
+    err = await assert_refused_unchanged(coe, NotAuthorised, lambda: coe.complete("A-1", "P-020"))
+    assert "owned by P-011" in err.message
+    await assert_refused_unchanged(
+        coe,
+        InvalidArtefact,
+        lambda: coe.decide("action_completed", "P-011", data={"action_id": "A-1"}),
+    )
+    await coe.decide("action_started", "P-011", data={"action_id": "A-1"})
+    await coe.complete("A-1", "P-011")
+    err = await assert_refused_unchanged(coe, GuardFailed, lambda: coe.complete("A-1", "P-011"))
+    assert "A-1 is DONE already" in err.message
+    cancel = {"action_id": "A-2", "rationale": "replaced by a platform alert"}
+    await assert_refused_unchanged(
+        coe, NotAuthorised, lambda: coe.decide("action_cancelled", "P-001", data=cancel)
+    )
+    later = ((await coe.now()) + timedelta(days=60)).date().isoformat()
+    move = {"action_id": "A-2", "due": later, "reason": "waits for the new ingress"}
+    await coe.decide("action_due_date_changed", "P-013", data=move)
+    await coe.decide("action_cancelled", "P-013", data=cancel)
+    # The register is stored (and the lifecycle told) just after each change.
+    status = await coe.until(
+        lambda s: "CANCELLED" in Path(s.artefacts["corrective_actions"].json_path).read_text(),
+        "register stored",
+    )
+    actions = json.loads(Path(status.artefacts["corrective_actions"].json_path).read_text())
+    actions = actions["actions"]
+    assert [(a["id"], a["status"]) for a in actions] == [("A-1", "DONE"), ("A-2", "CANCELLED")]
+    assert actions[1]["due_changes"][0]["reason"] == "waits for the new ingress"
+
+
+async def test_closing_needs_every_action_finished_and_a_review(
+    engine: Engine, unique: str
+) -> None:
+    coe = await published_coe(engine, unique)
+    err = await assert_refused_unchanged(
+        coe, GuardFailed, lambda: coe.decide("closure_requested", "P-013")
+    )
+    assert "A-1 'Alert when any certificate expires within 21 days'" in err.message
+    assert "not yet reviewed at a session, nor considered by the Executive" in err.message
+    await assert_refused_unchanged(coe, GuardFailed, lambda: coe.decide("coe_closed", "P-001"))
+
+    await coe.complete("A-1", "P-011")
+    await coe.complete("A-2", "P-020")
+    await assert_refused_unchanged(
+        coe, GuardFailed, lambda: coe.decide("closure_requested", "P-013")
+    )
+    await coe.decide("exec_considered", "P-001", data={"guidance_candidate": "renewal owners"})
+    err = await assert_refused_unchanged(
+        coe, GuardFailed, lambda: coe.decide("coe_closed", "P-001")
+    )
+    assert "the Service Manager has not asked to close it" in err.message
+    await coe.decide("closure_requested", "P-013")
+    await assert_refused_unchanged(coe, NotAuthorised, lambda: coe.decide("coe_closed", "P-013"))
+    await coe.decide("coe_closed", "P-001")
+    assert (await coe.status()).state == "CLOSED"
+
+
+async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique: str) -> None:
+    coe = await published_coe(engine, unique)
+    outcome = {"session_id": "coe-review-made-up", "outputs": [{"kind": "none"}]}
+    await assert_refused_unchanged(
+        coe,
+        IllegalTransition,
+        lambda: coe.decide("presented_and_discussed", "P-001", data=outcome),
+    )
+
+    await coe.in_the_pool()
+    session = await Session.start(engine, f"first-{unique}", services=(coe.service_id,))
+    assert (await session.status()).state == "AGENDA_SET"
+    await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
+
+    # Another session may not draw it again, nor review it.
+    draw = ReviewDraw(
+        session_id="coe-review-second",
+        session_workflow_id="coe-review-second",
+        meeting_at=datetime.now(UTC) + timedelta(days=2),
+    )
+    err = await assert_refused_unchanged(
+        coe,
+        IllegalTransition,
+        lambda: cases.execute_update(
+            engine.client, coe.workflow_id, "draw_for_review", draw.model_dump(mode="json")
+        ),
+    )
+    assert f"on the agenda of {session.workflow_id}" in err.message
+    err = await assert_refused_unchanged(
+        coe,
+        GuardFailed,
+        lambda: coe.decide("presented_and_discussed", "P-001", data=outcome),
+    )
+    assert f"was drawn by {session.workflow_id}, not by coe-review-made-up" in err.message
+
+    # The session's minutes cover exactly what it drew.
+    other = {"coe_id": "COE-NOT-DRAWN", "outcome": "reviewed", "outputs": [{"kind": "none"}]}
+    mine = {"coe_id": coe.coe_id, "outcome": "deferred"}
+    await session.skip(timedelta(days=5))
+    await session.decide("session_held", "P-001")
+    err = await assert_refused_unchanged(
+        session,
+        GuardFailed,
+        lambda: session.decide("minutes_recorded", "P-001", data={"items": [other, mine]}),
+    )
+    assert "COE-NOT-DRAWN was not drawn by this session" in err.message
+    await assert_refused_unchanged(
+        session,
+        GuardFailed,
+        lambda: session.decide(
+            "minutes_recorded", "P-001", data={"items": [mine | {"outcome": "reviewed"}]}
+        ),
+    )
+    await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
+    back = await coe.until(lambda s: s.state == "PUBLISHED", "deferred back to the pool")
+    assert "Review" not in back.facts
+
+
+async def test_publishing_warns_about_names_until_acknowledged(engine: Engine, unique: str) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-B{unique}", service.service_id, manager="P-013")
+    content = await coe.document()
+    content["root_cause"] = "Ravi Mehta did not watch the renewal job logs."
+    content["five_whys"].append("Why? Okafor was on leave.")
+    await coe.write(content)
+    err = await assert_refused_unchanged(coe, GuardFailed, lambda: coe.publish())
+    assert "the analysis names P-020 (Ravi Mehta) in root_cause" in err.message
+    assert "P-011 (Tom Okafor) in five_whys" in err.message
+    await coe.publish(acknowledged="the named engineer asked to be credited for the fix")
+    status = await coe.status()
+    record = json.loads(Path(status.artefacts["coe_document"].json_path).read_text())
+    assert record["names_acknowledged"] == "the named engineer asked to be credited for the fix"
+
+
+async def test_a_coe_is_opened_for_a_known_service_by_its_own_people(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    with pytest.raises(NotAuthorised, match="its Service Manager \\(P-013\\) or a member"):
+        await Coe.open(engine, f"COE-W{unique}", service.service_id, manager="P-010")
+    with pytest.raises(GuardFailed, match="SVC-999999 is not a service of the engine"):
+        await Coe.open(engine, f"COE-U{unique}", "SVC-999999", manager="P-013")
+    with pytest.raises(GuardFailed, match="mitigated_at in the future"):
+        await Coe.open(
+            engine, f"COE-L{unique}", service.service_id, "P-013", mitigated_hours_ago=-3
+        )
