@@ -12,6 +12,13 @@ def render_markdown(kind: str, version: int, case_id: str, content: dict[str, An
             f"{content.get('assessment_type')} assessment report {content.get('assessment_id')}: "
             f"{content.get('service_id')} {content.get('service_name')}"
         )
+    elif kind == "coe_document":
+        which = content.get("coe_id") or "(draft)"
+        title = f"Correction of Error {which}: {content.get('title') or content.get('problem')}"
+    elif kind == "corrective_actions":
+        title = f"Corrective actions of {content.get('coe_id')} ({content.get('service_id')})"
+    elif kind == "review_minutes":
+        title = f"Minutes of the CoE review {content.get('session_id')}"
     lines = [
         f"# {title}",
         "",
@@ -51,8 +58,9 @@ def _render_list(items: list[Any], level: int) -> list[str]:
         return [*(f"- {i}" for i in items), ""]
     lines: list[str] = []
     for item in items:
-        label = item.get("id") or item.get("name") or ""
-        headline = item.get("name") if item.get("id") and item.get("name") else item.get("thing")
+        label = item.get("id") or item.get("coe_id") or item.get("name") or ""
+        named = item.get("name") if item.get("id") else None
+        headline = named or item.get("thing") or item.get("description")
         lines.extend([f"{'#' * level} {label}{f' — {headline}' if headline else ''}".rstrip(), ""])
         lines.extend(_render(item, level + 1))
     return lines

@@ -246,11 +246,16 @@ class CorrectiveAction(ActionPlan):
         """The moment the action is overdue: the end of its due date (UTC)."""
         return datetime.combine(self.due + timedelta(days=1), time(), tzinfo=UTC)
 
+    @property
+    def _due_start(self) -> datetime:
+        return datetime.combine(self.due, time(), tzinfo=UTC)
+
     def reminder_at(self, before_wd: int) -> datetime:
-        return add_working_days(datetime.combine(self.due, time(), tzinfo=UTC), -before_wd)
+        return add_working_days(self._due_start, -before_wd)
 
     def escalation_at(self, after_wd: int) -> datetime:
-        return add_working_days(self.due_end, after_wd)
+        """When ``after_wd`` whole working days have passed since the due date."""
+        return add_working_days(self._due_start, after_wd + 1)
 
     def label(self) -> str:
         return f"{self.id} '{self.description}' (owner {self.owner}, due {self.due})"

@@ -121,7 +121,7 @@ class CoeReviewPolicy(_Section):
     duration_minutes: int = Field(default=60, gt=0, le=480)
     items_min: int = Field(default=2, gt=0, le=10)
     items_max: int = Field(default=3, gt=0, le=10)
-    minutes: ClockPolicy = ClockPolicy(due_wd=2, reminder_wd=1)
+    minutes: ClockPolicy = ClockPolicy(due_wd=2)
 
     @model_validator(mode="after")
     def _range(self) -> CoeReviewPolicy:

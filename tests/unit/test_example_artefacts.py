@@ -38,6 +38,7 @@ EXAMPLE_MODELS: dict[str, type[BaseModel]] = {
     "coe-document.yaml": CoeDocument,
     "coe-near-miss.yaml": CoeDocument,
     "action-completed.yaml": ActionCompletion,
+    "action-a2-completed.yaml": ActionCompletion,
     "review-minutes.yaml": Minutes,
 }
 

@@ -21,12 +21,15 @@ from models.commands import Decision
 from models.criteria import AssessmentType
 from osom import cases
 from tests.examples import artefact
+from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, Tracked
 from tests.workflows.services import established_service, onboarded_service
 from worker import workflow_runner
 from workflows import WORKFLOWS
 from workflows.assessment.definition import ASSESSMENT
+from workflows.coe_review.definition import COE_REVIEW
+from workflows.correction_of_errors.definition import COE
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 
@@ -133,3 +136,42 @@ async def test_a_held_progress_decision_replays(engine: Engine, unique: str) -> 
     history = await record(service, f"lifecycle-v{LIFECYCLE.version}-funding-gap-stopped")
     result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
+
+
+async def test_a_coe_its_review_and_its_services_gate_hold_replay(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, f"SVC-{unique}", "LIVE")
+    coe = await Coe.open(engine, f"COE-R{unique}", service.service_id, manager="P-013")
+    await coe.write(await coe.document(due_in_days=(40, 1)))
+    await coe.publish()
+    await coe.skip(timedelta(days=20))  # A-2 overdue, then escalated
+    await service.skip(timedelta(days=20))  # ... and holding the service's gates
+    await service.until(lambda s: s.recent[-1].command == "gate_held_by_action", "held")
+    await coe.in_the_pool()
+    session = await Session.start(engine, f"replay-{unique}", services=(service.service_id,))
+    await session.skip(timedelta(days=5))
+    await session.decide("session_held", "P-004")
+    minute = {"coe_id": coe.coe_id, "outcome": "reviewed", "outputs": [{"kind": "none"}]}
+    await session.decide("minutes_recorded", "P-004", data={"items": [minute]})
+    await coe.until(lambda s: s.state == "REVIEWED", "reviewed")
+    await coe.complete("A-1", "P-011")
+    await coe.complete("A-2", "P-020")
+    await coe.decide("closure_requested", "P-013")
+    await coe.decide("coe_closed", "P-001")
+    await coe.skip(timedelta(days=91))  # the reopen window ends: archived
+    assert (await coe.handle.result()).state == "ARCHIVED"
+    await service.until(lambda s: "Open corrective actions" not in s.facts, "actions done")
+    await service.decide(
+        "decommissioning_started", "P-001", data=artefact("decommission.yaml"), reason="replaced"
+    )
+    await service.decide("decommission_completed", "P-001")
+    await service.handle.result()
+
+    for case, name in (
+        (coe, f"coe-v{COE.version}-reviewed-archived"),
+        (session, f"coe-review-v{COE_REVIEW.version}-minuted"),
+        (service, f"lifecycle-v{LIFECYCLE.version}-gate-held-by-coe"),
+    ):
+        result = await replayer().replay_workflow(await record(case, name))
+        assert result.replay_failure is None
