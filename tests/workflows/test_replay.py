@@ -160,7 +160,7 @@ async def test_a_coe_its_review_and_its_services_gate_hold_replay(
     await coe.decide("closure_requested", "P-013")
     await coe.decide("coe_closed", "P-001")
     await coe.skip(timedelta(days=91))  # the reopen window ends: archived
-    assert (await coe.handle.result()).state == "ARCHIVED"
+    assert (await coe.handle.result())["state"] == "ARCHIVED"
     await service.until(lambda s: "Open corrective actions" not in s.facts, "actions done")
     await service.decide(
         "decommissioning_started", "P-001", data=artefact("decommission.yaml"), reason="replaced"
