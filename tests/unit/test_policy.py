@@ -49,21 +49,24 @@ def test_load_policy_reads_the_example_policy() -> None:
     assert policy.clock("establishment", "triage") == ClockPolicy(due_wd=20, reminder_wd=5)
 
 
-def test_the_quick_demo_policy_differs_from_fenmoors_only_in_the_agenda_lead_time() -> None:
+def test_the_quick_demo_policy_differs_from_fenmoors_only_in_its_lead_times() -> None:
     quick = load_policy(EXAMPLES / "policy-quick.yaml")
     fenmoor = load_policy(EXAMPLES / "policy.yaml")
     assert quick.assessment.agenda_lead_wd == 0
+    assert quick.coe_review.meeting_lead_wd == 0
     assert (
         quick.model_copy(
             update={
                 "name": fenmoor.name,
                 "version": fenmoor.version,
                 "assessment": fenmoor.assessment,
+                "coe_review": fenmoor.coe_review,
             }
         )
         == fenmoor
     )
     assert quick.assessment.model_copy(update={"agenda_lead_wd": 5}) == fenmoor.assessment
+    assert quick.coe_review.model_copy(update={"meeting_lead_wd": 2}) == fenmoor.coe_review
 
 
 def test_no_policy_file_means_the_defaults() -> None:
