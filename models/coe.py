@@ -434,6 +434,8 @@ class CoeCase(CaseState):
     closure_requested_by: str | None = None
     closed_at: datetime | None = None
     registers_stored: int = 0
+    # The newest contract version of the service taken in (a new SM takes over from it).
+    contract_version: int = 0
 
     @property
     def case_id(self) -> str:

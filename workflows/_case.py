@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Decision,
         DirectoryReload,
     )
+    from models.contract import ServiceContract
     from models.errors import (
         ArtefactConflict,
         ArtefactsMissing,
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._outbox import NotificationQueue
 
 CaseT = TypeVar("CaseT", bound=CaseState)
+M = TypeVar("M", bound=BaseModel)
 Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
 # A step the workflow itself performs for a move (publish a contract, request an assessment);
 # gets the actor and the command's validated data.
@@ -510,6 +512,38 @@ class CaseEngine(Generic[CaseT]):
                 raise ArtefactConflict(cause.message) from err
             raise OsomError(f"could not store {kind} v{version}: {cause}") from err
         return ref
+
+    async def read_stored(self, ref: ArtefactRef, model: type[M], summary: str) -> M | None:
+        """A stored artefact version read back (its sha256 checked) as ``model``; None if it
+        cannot be read or is not one. Other cases' messages are trusted only this way."""
+        try:
+            content = await workflow.execute_activity(
+                "read_artefact",
+                ref,
+                result_type=dict,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=BOUNDED_RETRY,
+                summary=summary,
+            )
+            return model.model_validate(content)
+        except (ActivityError, ValidationError) as err:
+            workflow.logger.warning(
+                "artefact.unreadable", extra={"path": ref.json_path, "error": str(err)}
+            )
+            return None
+
+    async def stored_contract(self, ref: ArtefactRef, service_id: str) -> ServiceContract | None:
+        """A service's contract version as its lifecycle stored it (for the cases that follow
+        the service: its open assessments and Corrections of Error)."""
+        if ref.kind != "service_contract" or f"service/{service_id}/service_contract/" not in (
+            ref.json_path
+        ):
+            return None
+        summary = f"read {service_id}'s contract v{ref.version}"
+        contract = await self.read_stored(ref, ServiceContract, summary)
+        if contract is None or contract.service_id != service_id or contract.version != ref.version:
+            return None
+        return contract
 
     def run_effects(self, names: tuple[str, ...], subject: str, body: str) -> None:
         """Queue the notifications among ``names`` (the definition says to whom)."""

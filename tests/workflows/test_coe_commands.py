@@ -260,3 +260,24 @@ async def test_a_coe_is_opened_for_a_known_service_by_its_own_people(
         await Coe.open(
             engine, f"COE-L{unique}", service.service_id, "P-013", mitigated_hours_ago=-3
         )
+
+
+async def test_a_new_service_manager_takes_over_the_coe_and_their_predecessors_actions(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-H{unique}", service.service_id, manager="P-013")
+    content = await coe.document()
+    content["corrective_actions"][0]["owner"] = "P-013"  # the Service Manager owns A-1
+    await coe.write(content)
+    await service.until(lambda s: "Open corrective actions" in s.facts, "the CoE is known")
+
+    await service.decide(
+        "service_manager_replaced", "P-001", data={"person": "P-012"}, reason="moved on"
+    )
+    taken = await coe.until(lambda s: s.facts["Service Manager"] == "P-012", "taken over")
+    assert taken.facts["Corrective actions"].startswith("A-1 OPEN (owner P-012")
+    assert "A-2 OPEN (owner P-020" in taken.facts["Corrective actions"]
+    await assert_refused_unchanged(coe, NotAuthorised, lambda: coe.decide("coe_published", "P-013"))
+    await coe.decide("coe_published", "P-012")
+    assert (await coe.status()).state == "PUBLISHED"

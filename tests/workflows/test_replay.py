@@ -2,7 +2,8 @@
 
 A change that would break a running case (non-determinism) fails here. Histories of every
 released definition version live in tests/replay/histories; to add the current version's, run
-``OSOM_RECORD_HISTORIES=tests/replay/histories make test`` and commit the new files.
+``OSOM_RECORD_HISTORIES=tests/replay/histories make test`` and commit the new files (existing
+files are never overwritten: they are the histories of running cases of released versions).
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ def replayer() -> Replayer:
 async def record(case: Tracked, name: str) -> WorkflowHistory:
     history = await case.handle.fetch_history()
     target = os.environ.get("OSOM_RECORD_HISTORIES")
-    if target:
+    path = Path(target or ".", f"{name}.json")
+    # A released version's history is kept as recorded: only new names are written.
+    if target and not path.exists():
         stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
-        Path(target, f"{name}.json").write_text(json.dumps(stored), encoding="utf-8")
+        path.write_text(json.dumps(stored), encoding="utf-8")
     return history
 
 

@@ -11,7 +11,7 @@ import asyncio
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -28,10 +28,9 @@ with workflow.unsafe.imports_passed_through():
         ServiceChange,
     )
     from models.commands import ArtefactRef
-    from models.contract import ServiceContract
     from models.criteria import CATALOGUE
     from models.people import ActingAs
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
+    from workflows._case import CaseEngine
     from workflows._handlers import CaseWorkflow
     from workflows.assessment.definition import ASSESSMENT, report_result
 
@@ -97,7 +96,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         only a version newer than any seen before."""
         engine = self._ready()
         case = engine.case
-        contract = await self._stored_contract(change.contract)
+        contract = await engine.stored_contract(change.contract, self._input.service_id)
         if contract is None or change.contract.version <= self._newest_contract:
             return
         self._newest_contract = change.contract.version
@@ -107,27 +106,6 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             if contract.service_manager:
                 case.service_manager = contract.service_manager
             engine.refresh()
-
-    async def _stored_contract(self, ref: ArtefactRef) -> ServiceContract | None:
-        service_id = self._input.service_id
-        if f"service/{service_id}/service_contract/" not in ref.json_path:
-            return None
-        try:
-            content = await workflow.execute_activity(
-                "read_artefact",
-                ref,
-                result_type=dict,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary=f"read {service_id}'s contract v{ref.version}",
-            )
-            contract = ServiceContract.model_validate(content)
-        except (ActivityError, ValidationError):
-            workflow.logger.warning("assessment.contract_unreadable", extra={"ref": ref.json_path})
-            return None
-        if contract.service_id != service_id or contract.version != ref.version:
-            return None
-        return contract
 
     async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
         """A7: the report with every field of DOMAIN §7.5, written as a readable document."""

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, FailureError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
+    from models.assessment import ServiceChange
     from models.coe import (
         COE_ACTIONS_SIGNAL,
         ActionsRegister,
@@ -210,6 +211,51 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             replayed=replayed,
         )
 
+    # -- from the service ---------------------------------------------------------------------
+
+    @workflow.signal(
+        name="service_changed",
+        description="From the service's lifecycle: where its newest contract is stored (a new "
+        "Service Manager takes over the CoE and the open actions its predecessor owned).",
+    )
+    async def service_changed(self, change: ServiceChange) -> None:
+        """Only a contract the store holds for this service, newer than any taken in, counts
+        (DOMAIN §9.5 service_manager_replaced)."""
+        engine = await self._signalled_engine()
+        if engine is None:
+            return
+        async with engine.lock:
+            case = engine.case
+            contract = await engine.stored_contract(change.contract, case.service.service_id)
+            if contract is None or contract.version <= case.contract_version:
+                return
+            case.contract_version = contract.version
+            manager = contract.service_manager
+            if manager is None or manager == case.service_manager:
+                return
+            self._hand_over(engine, manager)
+            await engine.settle()
+
+    def _hand_over(self, engine: CaseEngine[CoeCase], manager: str) -> None:
+        case = engine.case
+        before = case.service_manager
+        case.service = case.service.model_copy(update={"service_manager": manager})
+        moved = [a.id for a in case.open_actions() if a.owner == before]
+        for action_id in moved:
+            case.actions[action_id] = case.actions[action_id].model_copy(update={"owner": manager})
+        if case.closure_requested_by == before:
+            case.closure_requested_by = None  # the new Service Manager asks again
+        reason = f"{before} -> {manager}" + (
+            f"; their open actions {', '.join(moved)} now belong to {manager}" if moved else ""
+        )
+        engine.audit(SYSTEM, "service_manager_replaced", case.state, case.state, "system", reason)
+        engine.notify(
+            "info",
+            [manager, before],
+            f"{case.title}: {manager} is now its Service Manager",
+            f"{case.service.service_id}'s contract names a new Service Manager: {reason}.",
+        )
+
     # -- this process's own steps -------------------------------------------------------------
 
     async def _store_version(self, actor: str, data: object) -> ArtefactRef:
@@ -275,7 +321,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
     async def _share_actions(self) -> None:
         """Store the actions register and tell the lifecycle whenever the actions change."""
         engine = self._ready()
-        shared = self._actions_key()
+        shared: object = None  # the first register, at opening, makes the CoE known
         while await self._actions_changed(shared):
             async with engine.lock:
                 shared = self._actions_key()

@@ -12,7 +12,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         ActionsRegister,
         CoeActionsNotice,
         ServiceProfile,
+        coe_workflow_id,
     )
     from models.commands import ArtefactRef
     from models.criteria import AssessmentType
@@ -47,8 +48,6 @@ with workflow.unsafe.imports_passed_through():
     from models.policy import Policy
     from models.stages import LifecycleStage
     from workflows._case import (
-        ACTIVITY_TIMEOUT,
-        BOUNDED_RETRY,
         SYSTEM,
         CaseEngine,
         TimerEvent,
@@ -270,19 +269,12 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         folder = f"service/{case.contract.service_id}/assessments/{expected.assessment_id}/{kind}/"
         if folder not in outcome.record.json_path or outcome.record.kind != kind:
             return None
-        try:
-            content = await workflow.execute_activity(
-                "read_artefact",
-                outcome.record,
-                result_type=dict,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary=f"read the {kind.replace('_', ' ')} of {expected.assessment_id}",
-            )
-            model = AssessmentReport if kind == "assessment_report" else AssessmentClosure
-            document = model.model_validate(content)
-        except (ActivityError, ValidationError) as err:
-            workflow.logger.warning("assessment.unreadable", extra={"error": str(err)})
+        model: type[AssessmentReport | AssessmentClosure] = (
+            AssessmentReport if kind == "assessment_report" else AssessmentClosure
+        )
+        summary = f"read the {kind.replace('_', ' ')} of {expected.assessment_id}"
+        document = await self._ready().read_stored(outcome.record, model, summary)
+        if document is None:
             return None
         if (
             document.assessment_id != expected.assessment_id
@@ -373,22 +365,13 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             ref.json_path
         ):
             return None
-        try:
-            content = await workflow.execute_activity(
-                "read_artefact",
-                ref,
-                result_type=dict,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary=f"read the corrective actions of {notice.coe_id}",
-            )
-            register = ActionsRegister.model_validate(content)
-        except (ActivityError, ValidationError) as err:
-            workflow.logger.warning("coe.register_unreadable", extra={"error": str(err)})
-            return None
-        case = self._ready().case
+        engine = self._ready()
+        summary = f"read the corrective actions of {notice.coe_id}"
+        register = await engine.read_stored(ref, ActionsRegister, summary)
+        case = engine.case
         if (
-            register.coe_id != notice.coe_id
+            register is None
+            or register.coe_id != notice.coe_id
             or register.service_id != case.contract.service_id
             or register.version != ref.version
         ):
@@ -417,20 +400,22 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         )
         case.contract = contract
         case.artefacts["service_contract"] = ref
-        await self._tell_assessments(ServiceChange(contract=ref))
+        await self._tell_followers(ServiceChange(contract=ref))
         return ref
 
-    async def _tell_assessments(self, change: ServiceChange) -> None:
-        """Open assessments follow the service: its newest contract until their agenda pins
-        one, and its current Service Manager (DOMAIN §9.5 service_manager_replaced)."""
-        for assessment in self._ready().case.open_assessments.values():
-            child = workflow.get_external_workflow_handle(assessment.workflow_id)
+    async def _tell_followers(self, change: ServiceChange) -> None:
+        """Open assessments and the service's CoEs follow the service: its newest contract
+        (until an assessment's agenda pins one) and its current Service Manager (DOMAIN §9.5
+        service_manager_replaced)."""
+        case = self._ready().case
+        followers = [a.workflow_id for a in case.open_assessments.values()]
+        followers += [coe_workflow_id(coe_id) for coe_id in sorted(case.coe_registers)]
+        for workflow_id in followers:
+            follower = workflow.get_external_workflow_handle(workflow_id)
             try:
-                await child.signal("service_changed", change)
-            except FailureError:  # an operator ended it; its closure never came
-                workflow.logger.warning(
-                    "assessment.gone", extra={"assessment_id": assessment.assessment_id}
-                )
+                await follower.signal("service_changed", change)
+            except FailureError:  # ended already (a closed CoE, an assessment an operator ended)
+                workflow.logger.info("follower.gone", extra={"follower": workflow_id})
 
     async def _request_gate(self, actor: str, data: object) -> None:
         case = self._ready().case
