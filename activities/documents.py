@@ -61,6 +61,10 @@ def _render_list(items: list[Any], level: int) -> list[str]:
         label = item.get("id") or item.get("coe_id") or item.get("name") or ""
         named = item.get("name") if item.get("id") else None
         headline = named or item.get("thing") or item.get("description")
+        if not label and not headline:  # a small record (a timeline entry): one line
+            said = (f"**{_heading(k)}:** {v}" for k, v in item.items() if v not in (None, [], {}))
+            lines.append(f"- {' · '.join(said)}")
+            continue
         lines.extend([f"{'#' * level} {label}{f' — {headline}' if headline else ''}".rstrip(), ""])
         lines.extend(_render(item, level + 1))
-    return lines
+    return [*lines, ""] if lines and lines[-1] else lines

@@ -394,6 +394,7 @@ class CoeRecord(_CoeContent):
     mitigated_at: datetime
     published_at: datetime | None = None
     published_by: str | None = None
+    version_by: str = Field(description="who made this version (published, revised, closed)")
     change_note: str | None = None
     names_acknowledged: str | None = None
     considered_by_exec: bool = False
@@ -425,6 +426,7 @@ class CoeCase(CaseState):
     document: CoeDocument | None = None
     actions: dict[str, CorrectiveAction] = Field(default_factory=dict)
     published_at: datetime | None = None
+    published_by: str | None = None
     names_acknowledged: str | None = None
     considered_by_exec: bool = False
     review_outputs: list[ReviewOutput] = Field(default_factory=list)
@@ -475,7 +477,7 @@ class CoeCase(CaseState):
 
     def facts(self) -> dict[str, str]:
         facts = {
-            "Service": f"{self.service.service_id} {self.service.name}",
+            "Affected service": f"{self.service.service_id} {self.service.name}",
             "Service Manager": self.service_manager,
             "Detected / mitigated": f"{self.request.detected_at:%Y-%m-%d %H:%M} / "
             f"{self.request.mitigated_at:%Y-%m-%d %H:%M} UTC",

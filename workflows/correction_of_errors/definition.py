@@ -343,6 +343,7 @@ def _record_document(case: Case, data: Any, actor: str) -> None:
 def _record_publication(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, CoePublication)
     case.published_at = _now(case)
+    case.published_by = actor
     case.names_acknowledged = data.names_acknowledged
 
 
