@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from temporalio import activity
 from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.coe import ServiceLookup, ServiceProfile
@@ -32,8 +33,9 @@ class OtherCases:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return ServiceLookup()
             raise  # retried: say, the lifecycle is just continuing as new
-        except WorkflowQueryFailedError:
-            return ServiceLookup()
+        except WorkflowQueryFailedError as err:
+            # The lifecycle exists but cannot say yet (it is still loading): ask again.
+            raise ApplicationError(f"{service_id}'s lifecycle cannot answer yet: {err}") from err
         return ServiceLookup(profile=profile)
 
     @activity.defn(name="review_pool")

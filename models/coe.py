@@ -349,15 +349,15 @@ class ReviewOutput(_Strict):
 class ReviewDraw(_Strict):
     """C5: a review session drew this CoE; its owning Service Manager presents it."""
 
-    session_id: Annotated[str, Field(min_length=1, max_length=120)]
-    session_workflow_id: Annotated[str, Field(min_length=1, max_length=200)]
+    session_id: Annotated[str, Field(min_length=1, max_length=255)]
+    session_workflow_id: Annotated[str, Field(min_length=1, max_length=255)]
     meeting_at: AwareDatetime
 
 
 class ReviewOutcome(_Strict):
     """C6, C7, C8: what the session that drew the CoE made of it."""
 
-    session_id: Annotated[str, Field(min_length=1, max_length=120)]
+    session_id: Annotated[str, Field(min_length=1, max_length=255)]
     outputs: list[ReviewOutput] = Field(default_factory=list, max_length=20)
     notes: Text | None = None
 

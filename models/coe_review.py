@@ -132,6 +132,8 @@ class ReviewSessionCase(CaseState):
     services: tuple[str, ...] = ()
     meeting_at: datetime
     items: list[DrawnItem] = Field(default_factory=list)
+    # Draws that got no answer (the CoE may have taken them): put back in the pool at the end.
+    unconfirmed: list[DrawnItem] = Field(default_factory=list)
     attendees: list[str] = Field(default_factory=list)
     minutes: MinutesRecord | None = None
     minutes_ref: ArtefactRef | None = None

@@ -184,6 +184,8 @@ class LifecycleCase(CaseState):
     # and the newest register version taken in from each.
     corrective_actions: dict[str, list[CorrectiveAction]] = Field(default_factory=dict)
     coe_registers: dict[str, int] = Field(default_factory=dict)
+    # CoEs that have ended (closed for good, or voided): no longer told of contract changes.
+    coes_ended: list[str] = Field(default_factory=list)
     # Actions already announced as holding the gates ("COE-id/A-n/due"), so each is told once.
     gate_holds: list[str] = Field(default_factory=list)
 

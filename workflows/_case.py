@@ -436,6 +436,8 @@ class CaseEngine(Generic[CaseT]):
         current = self.case.artefacts.get(cmd.kind)
         version = current.version + 1 if current else 1
         ref = await self.store(workflow.info().workflow_id, cmd.kind, version, checked.data)
+        # A validator may have run while the store was written: the time is taken afresh.
+        self.case.as_of = workflow.now()
         spec.record(self.case, checked.data, cmd.actor)
         self.case.artefacts[cmd.kind] = ref
         state = self.case.state

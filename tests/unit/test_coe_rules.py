@@ -322,3 +322,49 @@ def test_the_review_policy_defaults_are_weekly_with_two_to_three_items() -> None
     with pytest.raises(ValidationError, match="items_min"):
         CoeReviewPolicy(items_min=4, items_max=3)
     assert CoePolicy().gate_on_overdue_actions
+
+
+def test_a_draft_is_the_truth_for_actions_nobody_has_started() -> None:
+    spec = COE.artefact("coe_document")
+    assert spec is not None
+    case = make_case(
+        actions={"A-1": action(), "A-2": action("A-2"), "A-3": action("A-3", status="IN_PROGRESS")}
+    )
+    plan = {"id": "A-1", "description": "alert", "owner": "P-020", "due": "2026-12-01"}
+    spec.record(case, document(corrective_actions=[plan]), "P-011")
+    assert list(case.actions) == ["A-1", "A-3"]  # A-2 dropped, A-3 already worked on
+
+
+def test_a_revision_leaves_review_actions_alone_and_new_work_voids_a_closure_request() -> None:
+    from models.coe import CoeRevision
+
+    spec = COE.transition("coe_revised")
+    assert spec is not None
+    assert spec.record is not None
+    review_action = action("A-3", due=date(2026, 12, 1), from_review=True)
+    case = make_case(actions={"A-3": review_action}, closure_requested_by="P-011")
+    mine = {"id": "A-3", "description": "n/a", "owner": "P-020", "due": "2026-12-01"}
+    revision = CoeRevision(document=document(corrective_actions=[mine]), change_note="tidy")
+    problems = guard_problems("coe_revised", case, revision)
+    assert any("A-3 came out of a review" in p for p in problems)
+    unchanged = mine | {"description": "alert on expiry"}
+    new = {"id": "A-4", "description": "runbook", "owner": "P-020", "due": "2026-12-09"}
+    revision = CoeRevision(
+        document=document(corrective_actions=[unchanged, new]), change_note="more work"
+    )
+    assert guard_problems("coe_revised", case, revision) == []
+    spec.record(case, revision, "P-011")
+    assert case.closure_requested_by is None
+    assert case.actions["A-4"].status == "OPEN"
+
+
+def test_a_resolution_date_in_the_draft_moves_the_publication_deadline() -> None:
+    from workflows import _deadlines
+
+    case = make_case()
+    case.clocks = _deadlines.reconcile(COE, case, NOW)
+    before = case.clocks["publishing"].due_at
+    case.document = document(resolved_at=NOW + timedelta(days=7))
+    case.clocks = _deadlines.reconcile(COE, case, NOW)
+    assert case.clocks["publishing"].due_at > before
+    assert case.clocks["publishing"].due_at == datetime(2026, 12, 8, 10, tzinfo=UTC)

@@ -188,7 +188,19 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
     assert (await session.status()).state == "AGENDA_SET"
     await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
 
-    # Another session may not draw it again, nor review it.
+    # Only a review session draws, under its own id; another may not draw it again, nor review it.
+    forged = ReviewDraw(
+        session_id="my-own-review",
+        session_workflow_id="my-own-review",
+        meeting_at=datetime.now(UTC) + timedelta(days=2),
+    )
+    await assert_refused_unchanged(
+        coe,
+        GuardFailed,
+        lambda: cases.execute_update(
+            engine.client, coe.workflow_id, "draw_for_review", forged.model_dump(mode="json")
+        ),
+    )
     draw = ReviewDraw(
         session_id="coe-review-second",
         session_workflow_id="coe-review-second",
@@ -281,3 +293,18 @@ async def test_a_new_service_manager_takes_over_the_coe_and_their_predecessors_a
     await assert_refused_unchanged(coe, NotAuthorised, lambda: coe.decide("coe_published", "P-013"))
     await coe.decide("coe_published", "P-012")
     assert (await coe.status()).state == "PUBLISHED"
+
+
+async def test_a_coe_whose_session_never_minutes_it_is_flagged(engine: Engine, unique: str) -> None:
+    coe = await published_coe(engine, unique, prefix="S")
+    await coe.in_the_pool()
+    session = await Session.start(engine, f"silent-{unique}", services=(coe.service_id,))
+    drawn = await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
+    outcome_due = next(d for d in drawn.deadlines if d.label.startswith("Review outcome due"))
+    await session.handle.terminate("an operator ended the session")
+    await coe.skip(outcome_due.due_at - await coe.now() + timedelta(minutes=1))
+    notes = await engine.outbox_once(
+        coe, lambda n: any(x.kind == "escalation" and "Review outcome" in x.subject for x in n)
+    )
+    escalation = next(n for n in notes if "Review outcome" in n.subject)
+    assert {"P-001", "P-004"} <= set(escalation.to)

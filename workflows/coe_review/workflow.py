@@ -106,14 +106,9 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             if len(drawn) == wanted:
                 break
             if await self._draw_one(entry):
-                drawn.append(
-                    DrawnItem(
-                        coe_id=entry.coe_id,
-                        workflow_id=entry.workflow_id,
-                        service_id=entry.service_id,
-                    )
-                )
+                drawn.append(_item(entry))
         if not drawn:
+            await self._return_unconfirmed(case.directory.executive.id)
             reason = f"no published CoE waits for review (pool of {len(pool)})"
             await engine.fire_automatic("pool_empty", None, reason)
             return
@@ -150,6 +145,8 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         if not answer.accepted:
             reason = f"{entry.coe_id} not drawn: {answer.message}"
             engine.audit(SYSTEM, "item_skipped", case.state, case.state, "system", reason)
+            if answer.error_type is None:  # no answer: it may have been drawn all the same
+                case.unconfirmed.append(_item(entry))
         return answer.accepted
 
     async def _draw_pinned(self, actor: str, data: object) -> None:
@@ -167,11 +164,7 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
                 f"{data.coe_id} refused the draw (see the session's audit log)",
                 problems=[f"{data.coe_id} could not be drawn"],
             )
-        case.items.append(
-            DrawnItem(
-                coe_id=entry.coe_id, workflow_id=entry.workflow_id, service_id=entry.service_id
-            )
-        )
+        case.items.append(_item(entry))
 
     # -- after the session --------------------------------------------------------------------
 
@@ -180,6 +173,7 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         refuses (say, an operator ended it) is noted in the minutes; the others still move."""
         assert isinstance(data, Minutes)
         case = self._ready().case
+        await self._return_unconfirmed(actor)
         records = []
         for minute in data.items:
             item = case.drawn(minute.coe_id)
@@ -219,10 +213,19 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
 
     async def _return_items(self, actor: str, data: object) -> None:
         """A cancelled session puts what it drew back in the pool (C6 in each CoE)."""
+        await self._return_unconfirmed(actor)
+        await self._defer_all(self._ready().case.items, actor, "the session was cancelled")
+
+    async def _return_unconfirmed(self, actor: str) -> None:
+        """Draws that got no answer go back to the pool (a CoE that never took one refuses)."""
+        why = "its draw got no answer; it goes back to the pool"
+        await self._defer_all(self._ready().case.unconfirmed, actor, why)
+
+    async def _defer_all(self, items: list[DrawnItem], actor: str, why: str) -> None:
         engine = self._ready()
         case = engine.case
-        for item in case.items:
-            outcome = ReviewOutcome(session_id=case.session_id, notes="the session was cancelled")
+        for item in items:
+            outcome = ReviewOutcome(session_id=case.session_id, notes=why)
             answer = await self._decide(
                 item, "review_deferred", actor, outcome.model_dump(mode="json")
             )
@@ -263,3 +266,9 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
     def _starting_identity(self) -> tuple[str, str]:
         workflow_id = workflow.info().workflow_id
         return workflow_id, f"CoE review ({workflow_id})"
+
+
+def _item(entry: PoolEntry) -> DrawnItem:
+    return DrawnItem(
+        coe_id=entry.coe_id, workflow_id=entry.workflow_id, service_id=entry.service_id
+    )

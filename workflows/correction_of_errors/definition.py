@@ -110,6 +110,11 @@ def _plans_fit(case: Case, plans: list[ActionPlan]) -> list[str]:
         existing = case.actions.get(plan.id)
         if existing is None:
             problems += _new_action_problems(case, plan)
+        elif existing.from_review and _changed(existing, plan):
+            problems.append(
+                f"{plan.id} came out of a review: it stays as the Executive set it (leave it "
+                "out of the document, or ask the Executive to cancel it)"
+            )
         elif plan.due != existing.due:
             problems.append(
                 f"{plan.id}: its due date is {existing.due}; change it with "
@@ -120,6 +125,15 @@ def _plans_fit(case: Case, plans: list[ActionPlan]) -> list[str]:
         elif plan.owner != existing.owner:
             problems += _owner_problems(case, plan)
     return problems
+
+
+def _changed(action: CorrectiveAction, plan: ActionPlan) -> bool:
+    return (action.description, action.type, action.owner, action.due) != (
+        plan.description,
+        plan.type,
+        plan.owner,
+        plan.due,
+    )
 
 
 def _new_action_problems(case: Case, plan: ActionPlan) -> list[str]:
@@ -335,8 +349,16 @@ def merge_actions(case: Case, plans: list[ActionPlan], from_review: bool = False
 
 
 def _record_document(case: Case, data: Any, actor: str) -> None:
+    """A draft: an action it leaves out that nobody has started is dropped (it was never
+    published); one already worked on stays."""
     assert isinstance(data, CoeDocument)
     case.document = data
+    kept = {plan.id for plan in data.corrective_actions}
+    case.actions = {
+        action_id: action
+        for action_id, action in case.actions.items()
+        if action_id in kept or action.status != ActionStatus.OPEN
+    }
     merge_actions(case, data.corrective_actions)
 
 
@@ -351,6 +373,8 @@ def _record_revision(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, CoeRevision)
     case.document = data.document
     case.names_acknowledged = data.names_acknowledged or case.names_acknowledged
+    if any(plan.id not in case.actions for plan in data.document.corrective_actions):
+        case.closure_requested_by = None  # new work: the closure request no longer holds
     merge_actions(case, data.document.corrective_actions)
 
 
@@ -395,7 +419,7 @@ def _record_reopened(case: Case, data: Any, actor: str) -> None:
 def _record_new_action(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, ActionPlan)
     # Actions the Executive adds come out of a review: only the Executive cancels them.
-    from_review = case.acting_role != CaseRole.SERVICE_MANAGER
+    from_review = case.acting_role not in (CaseRole.SERVICE_MANAGER, CaseRole.TEAM)
     merge_actions(case, [data], from_review=from_review)
     case.closure_requested_by = None
 
@@ -459,9 +483,27 @@ def _publication_due(case: Case, now: datetime) -> datetime:
     return add_working_days(resolved, case.policy.coe.publishing.due_wd)
 
 
+def _resolved(case: Case) -> str:
+    """A draft that says when the incident was resolved moves the publication deadline."""
+    resolved = case.document.resolved_at if case.document else None
+    return resolved.isoformat() if resolved else ""
+
+
 def _never_drawn_due(case: Case, now: datetime) -> datetime:
     assert case.published_at is not None
     return case.published_at + timedelta(weeks=case.policy.coe.pool_starvation_weeks)
+
+
+def _review_outcome_due(case: Case, now: datetime) -> datetime:
+    """A little after the session's own minutes are due: a CoE whose session never minuted it
+    (the session failed, or was ended by an operator) does not stay drawn unnoticed."""
+    assert case.drawn_by is not None
+    days = case.policy.coe_review.minutes.due_wd + 2
+    return add_working_days(case.drawn_by.meeting_at, days)
+
+
+def _drawing_session(case: Case) -> str:
+    return case.drawn_by.session_id if case.drawn_by else ""
 
 
 def _reopen_window_ends(case: Case, now: datetime) -> datetime:
@@ -499,7 +541,11 @@ COE = ProcessDefinition[Case](
             "Published; in the pool for the regular review",
             clocks=("never_drawn",),
         ),
-        StateSpec("SELECTED_FOR_REVIEW", "Drawn for a review session; its SM presents it"),
+        StateSpec(
+            "SELECTED_FOR_REVIEW",
+            "Drawn for a review session; its SM presents it",
+            clocks=("review_outcome",),
+        ),
         StateSpec(
             "FURTHER_DISCUSSION",
             "The review asked for more time; a follow-up is held",
@@ -529,6 +575,7 @@ COE = ProcessDefinition[Case](
             remind=(SERVICE_MANAGER,),
             escalate_to=(EXEC,),
             due=_publication_due,
+            epoch=_resolved,
         ),
         ClockSpec[Case](
             "never_drawn",
@@ -537,6 +584,14 @@ COE = ProcessDefinition[Case](
             escalate_to=(EXEC, CHAIR),
             active=_never_drawn,
             due=_never_drawn_due,
+        ),
+        ClockSpec[Case](
+            "review_outcome",
+            "Review outcome due (the session's minutes)",
+            remind=(),
+            escalate_to=(EXEC, CHAIR),
+            due=_review_outcome_due,
+            epoch=_drawing_session,
         ),
         ClockSpec[Case](
             "follow_up",
@@ -740,7 +795,7 @@ COE = ProcessDefinition[Case](
             "action_added",
             PUBLISHED_STATES,
             None,
-            (SERVICE_MANAGER, *REVIEWERS),
+            (SERVICE_MANAGER, TEAM, *REVIEWERS),
             "Add a corrective action (the Executive's come from a review)",
             guards=(NEW_ACTION,),
             data=ActionPlan,

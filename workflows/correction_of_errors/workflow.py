@@ -9,6 +9,7 @@ open, through a register it stores (the lifecycle trusts the store, not the sign
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import cast
 
 from temporalio import workflow
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         ServiceProfile,
         coe_workflow_id,
     )
+    from models.coe_review import REVIEW_WORKFLOW_PREFIX
     from models.commands import ArtefactRef, CommandResult
     from models.errors import CaseClosed, GuardFailed, IllegalTransition, OsomError
     from models.people import Directory
@@ -47,6 +49,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 WORKFLOW_EFFECTS = frozenset({"store_version", "archive"})
+# How long to wait before storing the actions register again after the store failed.
+REGISTER_RETRY = timedelta(minutes=10)
 
 
 class CoeOutcome(BaseModel):
@@ -191,6 +195,13 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         case = self._ready().case
         if self._ready().final():
             raise CaseClosed(f"{case.case_id} is {case.state}", state=case.state)
+        session = draw.session_workflow_id
+        if draw.session_id != session or not session.startswith(REVIEW_WORKFLOW_PREFIX):
+            raise GuardFailed(
+                f"C5 selected_for_review: {session} is not a review session "
+                f"({REVIEW_WORKFLOW_PREFIX}-...) drawing under its own id",
+                problems=["only a review session draws a CoE"],
+            )
         if case.state != "PUBLISHED":
             drawn = f" (on the agenda of {case.drawn_by.session_id})" if case.drawn_by else ""
             raise IllegalTransition(
@@ -311,22 +322,29 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
 
     # -- telling the service ------------------------------------------------------------------
 
-    def _actions_key(self) -> tuple[bool, tuple[tuple[str, str, str, str], ...]]:
-        """What the service's gates depend on: whether the CoE counts, and its actions."""
-        case = self._ready().case
-        counts = case.state not in ("VOIDED",)
-        return counts, tuple(
+    def _actions_key(self) -> tuple[str, tuple[tuple[str, str, str, str], ...]]:
+        """What the service's gates and followers depend on: whether the CoE still counts (or
+        has ended), and its actions."""
+        engine = self._ready()
+        case = engine.case
+        standing = "ended" if engine.final() else "open"
+        return standing, tuple(
             (a.id, a.status, a.due.isoformat(), a.owner) for a in case.actions.values()
         )
 
     async def _share_actions(self) -> None:
-        """Store the actions register and tell the lifecycle whenever the actions change."""
+        """Store the actions register and tell the lifecycle whenever the actions change (and
+        when the CoE ends), until the last change has been stored."""
         engine = self._ready()
         shared: object = None  # the first register, at opening, makes the CoE known
         while await self._actions_changed(shared):
             async with engine.lock:
-                shared = self._actions_key()
-                await self._store_register(engine)
+                key = self._actions_key()
+                stored = await self._store_register(engine)
+            if stored:
+                shared = key
+            else:  # the store is down: try again later, a change must not be lost
+                await workflow.sleep(REGISTER_RETRY, summary="store the actions register again")
 
     async def _actions_changed(self, shared: object) -> bool:
         """Wait until the actions differ from those last shared (True), or the case has ended
@@ -340,7 +358,8 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         )
         return self._actions_key() != shared
 
-    async def _store_register(self, engine: CaseEngine[CoeCase]) -> None:
+    async def _store_register(self, engine: CaseEngine[CoeCase]) -> bool:
+        """Store the register and tell the lifecycle; False if the store could not be written."""
         case = engine.case
         version = case.registers_stored + 1
         register = ActionsRegister(
@@ -355,24 +374,24 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             ref = await engine.store(
                 workflow.info().workflow_id, "corrective_actions", version, register
             )
-        except OsomError as err:  # the next change stores a newer register
+        except OsomError as err:
             workflow.logger.warning("coe.register_not_stored", extra={"error": err.message})
-            return
+            return False
         case.registers_stored = version
         case.artefacts["corrective_actions"] = ref
         if not case.service.in_engine:
-            return
+            return True
         lifecycle = workflow.get_external_workflow_handle(
             lifecycle_workflow_id(case.service.service_id)
         )
         try:
-            await lifecycle.signal(
-                COE_ACTIONS_SIGNAL, CoeActionsNotice(coe_id=case.case_id, actions=ref)
-            )
-        except FailureError:  # the service's case has ended
+            notice = CoeActionsNotice(coe_id=case.case_id, actions=ref)
+            await lifecycle.signal(COE_ACTIONS_SIGNAL, notice)
+        except FailureError:  # the service's case has ended: nobody to tell
             workflow.logger.warning(
                 "coe.lifecycle_gone", extra={"service": case.service.service_id}
             )
+        return True
 
     def _starting_identity(self) -> tuple[str, str]:
         return self._input.coe_id, f"{self._input.coe_id} ({self._input.service_id})"

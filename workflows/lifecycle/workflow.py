@@ -78,6 +78,8 @@ WORKFLOW_EFFECTS = frozenset(
 MAX_RUN_EVENTS = 1_000
 # The audit entries a run carries over; older ones are archived in the artefact store.
 CARRIED_AUDIT = 50
+# A CoE in one of these states has ended: its workflow takes no more messages.
+ENDED_COE_STATES = frozenset({"VOIDED", "ARCHIVED"})
 # Assessment ids someone else's workflow has taken are skipped, this many at most.
 MAX_ID_ATTEMPTS = 5
 
@@ -319,6 +321,8 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
                 return
             case.coe_registers[notice.coe_id] = register.version
+            if register.coe_state in ENDED_COE_STATES and notice.coe_id not in case.coes_ended:
+                case.coes_ended.append(notice.coe_id)
             still_open = register.open_actions() if register.coe_state != "VOIDED" else []
             if still_open:
                 case.corrective_actions[notice.coe_id] = still_open
@@ -409,7 +413,11 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         service_manager_replaced)."""
         case = self._ready().case
         followers = [a.workflow_id for a in case.open_assessments.values()]
-        followers += [coe_workflow_id(coe_id) for coe_id in sorted(case.coe_registers)]
+        followers += [
+            coe_workflow_id(coe_id)
+            for coe_id in sorted(case.coe_registers)
+            if coe_id not in case.coes_ended
+        ]
         for workflow_id in followers:
             follower = workflow.get_external_workflow_handle(workflow_id)
             try:
