@@ -202,3 +202,50 @@ async def test_a_gate_waits_while_a_corrective_action_is_long_overdue(
     )
     await service.decide("go_live_approved", "P-001", data=go_live)
     assert (await service.status()).state == "LIVE"
+
+
+async def test_an_incident_tool_opens_a_coe_by_starting_its_workflow(
+    engine: Engine, unique: str
+) -> None:
+    """Any system with a Temporal client: workflow type, id and a JSON body, nothing of ours."""
+    coe_id = f"COE-INC{unique}"
+    mitigated = datetime.now(UTC) - timedelta(minutes=30)
+    await engine.client.start_workflow(
+        "CorrectionOfError",
+        {
+            "coe_id": coe_id,
+            "service_id": "SVC-002",
+            "problem": "Login failures after a certificate rotation",
+            "detected_at": (mitigated - timedelta(minutes=20)).isoformat(),
+            "mitigated_at": mitigated.isoformat(),
+            "opened_by": "P-020",
+            "users_impacted": 40,
+            "related_items": ["INC-4711"],
+        },
+        id=f"coe/{coe_id}",
+        task_queue=engine.settings.task_queue,
+    )
+    coe = Coe(engine, coe_id, "SVC-002", manager="P-011")
+    status = await coe.until(lambda s: s.state == "DRAFT", "opened")
+    assert status.facts["Users impacted"] == "40"
+    assert (await coe.audit_log())[0].role == "TEAM (for P-011)"
+
+
+async def test_a_coe_never_drawn_for_weeks_is_flagged_to_the_executive(
+    engine: Engine, unique: str
+) -> None:
+    service = await onboarded_service(engine, svc(unique), "LIVE")
+    coe = await Coe.open(engine, f"COE-V{unique}", service.service_id, manager="P-013")
+    await coe.write(await coe.document(due_in_days=(200, 200)))
+    await coe.publish()
+    waiting = await coe.status()
+    never_drawn = next(d for d in waiting.deadlines if d.label == "Not drawn for review yet")
+    published_at = (await coe.audit_log())[-1].at
+    assert abs(never_drawn.due_at - published_at - timedelta(weeks=8)) < timedelta(seconds=1)
+    await coe.skip(never_drawn.due_at - await coe.now() + timedelta(minutes=1))
+    notes = await engine.outbox_once(
+        coe, lambda n: any("Not drawn for review yet" in x.subject for x in n)
+    )
+    flagged = next(n for n in notes if "Not drawn for review yet" in n.subject)
+    assert flagged.kind == "escalation"
+    assert {"P-001", "P-004"} <= set(flagged.to)
