@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.case_state import CaseState
 from models.coe import CoeId, ReviewOutput
 from models.commands import ArtefactRef
-from models.people import CaseRole, Directory, Relations, ServiceId
+from models.people import Directory, ServiceId
 from models.policy import Policy
 
 # The schedule starts sessions as coe-review-<time>; one started by hand gets the same shape.
@@ -146,11 +146,9 @@ class ReviewSessionCase(CaseState):
     def title(self) -> str:
         return f"CoE review {self.meeting_at:%Y-%m-%d %H:%M} UTC"
 
-    def relations(self) -> Relations:
-        return {CaseRole.ANY: None}
-
     def facts(self) -> dict[str, str]:
-        facts = {"Meeting": f"{self.meeting_at:%Y-%m-%d %H:%M} UTC"}
+        minutes = self.policy.coe_review.duration_minutes
+        facts = {"Meeting": f"{self.meeting_at:%Y-%m-%d %H:%M} UTC ({minutes} minutes)"}
         if self.services:
             facts["Pool"] = "CoEs of " + ", ".join(self.services)
         if self.items:

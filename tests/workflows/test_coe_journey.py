@@ -137,7 +137,8 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
 
 
 def meeting_of(status: CaseStatus) -> datetime:
-    return datetime.strptime(status.facts["Meeting"], "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
+    when = status.facts["Meeting"].split(" UTC")[0]
+    return datetime.strptime(when, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
 async def test_a_near_miss_without_user_impact_is_published(engine: Engine, unique: str) -> None:

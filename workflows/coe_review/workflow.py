@@ -89,7 +89,8 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         }
         assert set(effects) == WORKFLOW_EFFECTS
         engine = self._engine = CaseEngine(COE_REVIEW, case, effects)
-        starter = ActingAs(person=self._input.started_by, role="schedule")
+        by = self._input.started_by
+        starter = ActingAs(person=by, role="schedule" if by == SYSTEM.person else "by hand")
         engine.audit(starter, "session_created", "", case.state, "accepted", None)
         return engine
 
