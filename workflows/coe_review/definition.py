@@ -15,7 +15,6 @@ from models.coe_review import (
     ReviewSessionCase,
     SessionHeld,
 )
-from models.people import Delegation, Permit, Role
 from workflows._definition import (
     ClockSpec,
     Effect,
@@ -26,11 +25,10 @@ from workflows._definition import (
     TransitionSpec,
 )
 
-Case = ReviewSessionCase
+# The people who run the review are those who review each CoE.
+from workflows.correction_of_errors.definition import CHAIR, EXEC, REVIEWERS
 
-EXEC = Permit(role=Role.EXEC)
-CHAIR = Permit(role=Role.ETM, delegation=Delegation.COE_REVIEW_CHAIR)
-REVIEWERS = (EXEC, CHAIR)
+Case = ReviewSessionCase
 
 
 class Agenda(BaseModel):
