@@ -7,6 +7,7 @@ case unchanged. Connection settings come from Temporal's standard client configu
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -150,8 +151,10 @@ def dev(
     ] = None,
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
+    api_port: Annotated[int, typer.Option(help="the engine's HTTP API port")] = 8000,
 ) -> None:
-    """The embedded default: a Temporal dev server (SQLite in DATA_DIR) and our worker."""
+    """The embedded default: a Temporal dev server (SQLite in DATA_DIR), our worker and the
+    HTTP API."""
     from worker import run_worker
 
     configure_logging()
@@ -179,9 +182,11 @@ def dev(
         typer.echo("[3/3] worker running. Ctrl-C stops the worker and the server.")
         typer.secho(f"\n  Temporal Web UI:  {server.ui_url}", fg="green", bold=True)
         typer.echo(f"  Temporal server:  {server.address} (namespace {client.namespace})")
+        typer.echo(f"  HTTP API:         http://127.0.0.1:{api_port}/docs (tokens: osom api-token)")
         typer.echo(f"  Artefact store:   {settings.artefact_root}")
         typer.echo(f"  Outbox:           {settings.outbox_root}\n")
-        await run_worker(settings, client)
+        api = _api_server(settings, client, "127.0.0.1", api_port)
+        await asyncio.gather(run_worker(settings, client), api.serve())
 
     loop = asyncio.new_event_loop()
     task = loop.create_task(serve())
@@ -195,6 +200,58 @@ def dev(
         process.terminate()
         process.wait(timeout=30)
         loop.close()
+
+
+def _api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:
+    import uvicorn
+
+    from osom.api import create_app
+    from osom.tokens import TokenBook
+
+    async def connected() -> Client:
+        return client or await connect()
+
+    app = create_app(
+        connected,
+        lambda: TokenBook.load(settings.api_tokens),
+        settings.task_queue,
+        load_policy(settings.policy_path).max_payload_bytes,
+    )
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """The HTTP API (OpenAPI at /docs) against the configured Temporal server; callers
+    authenticate with bearer tokens from `osom api-token`."""
+    configure_logging()
+    settings = Settings.from_env()
+    asyncio.run(_api_server(settings, None, host, port).serve())
+
+
+@app.command("api-token")
+def api_token(
+    person: Annotated[str, typer.Option(help="the directory person the token acts as")],
+    label: Annotated[str, typer.Option(help="what the token is for (a form, a ticket tool)")] = "",
+) -> None:
+    """Issue a bearer token for the HTTP API; it is printed once, only its hash is kept."""
+    from activities.directory import load_directory
+    from osom.tokens import TokenBook
+
+    settings = Settings.from_env()
+    try:
+        load_directory(settings.directory_path).person(person)
+    except OsomError as err:
+        _print_refusal(err)
+        raise typer.Exit(REFUSED) from None
+    book = TokenBook.load(settings.api_tokens)
+    token = book.issue(person, label)
+    book.save(settings.api_tokens)
+    typer.echo(token)
+    typer.echo(f"acts as {person}; hash kept in {settings.api_tokens}", err=True)
 
 
 @app.command()
@@ -488,6 +545,60 @@ def _print_status(s: CaseStatus) -> None:
         why = f" — {e.reason or e.message}" if (e.reason or e.message) else ""
         who = f"{e.actor} ({e.role})"
         typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.outcome:8} {e.command} by {who} {moved}{why}")
+
+
+@app.command()
+def inbox(
+    actor: Actor,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """What waits for a person across all cases, soonest deadline first, with the commands."""
+
+    async def action() -> list[Any]:
+        from osom.views import inbox
+
+        return await inbox(await connect(), actor)
+
+    items = _run(action)
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    if not items:
+        typer.echo(f"nothing waits for {actor}")
+    for item in items:
+        due = f"due {item.deadline:%Y-%m-%d %H:%M} UTC" if item.deadline else "no deadline"
+        flag = "  OVERDUE" if item.overdue else ""
+        typer.secho(f"{item.case_id}  {item.title}  [{item.state}]  {due}{flag}", bold=True)
+        for need in item.needs:
+            typer.echo(f"    {need}")
+        for command in item.commands:
+            typer.echo(f"    $ {command}")
+
+
+@app.command()
+def services(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Every service: phase, Service Manager, next assessment, corrective actions, blockers."""
+
+    async def action() -> list[Any]:
+        from osom.views import services
+
+        return await services(await connect())
+
+    rows = _run(action)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    typer.echo(f"{'service':12} {'phase':16} {'SM':6} {'next assessment':16} actions  name")
+    for r in rows:
+        due = f"{r.next_assessment_due:%Y-%m-%d}" if r.next_assessment_due else "-"
+        actions = f"{r.open_corrective_actions}/{r.overdue_corrective_actions}!"
+        typer.echo(
+            f"{r.service_id:12} {r.phase:16} {r.service_manager:6} {due:16} {actions:8} {r.name}"
+        )
+        for blocker in r.blocked_by[:3]:
+            typer.echo(f"{'':12} blocked: {blocker}")
 
 
 @app.command("log")

@@ -27,6 +27,8 @@ class Settings:
     task_queue: str
     # Whether the worker keeps the CoE review schedule in step with the policy when it starts.
     review_schedule: bool = True
+    # The HTTP API's issued tokens (hashes only).
+    api_tokens: Path = Path("data/api-tokens.yaml")
 
     @classmethod
     def in_folder(cls, root: Path, organisation: Path, task_queue: str) -> Settings:
@@ -40,6 +42,7 @@ class Settings:
             policy_path=organisation / "policy.yaml",
             task_queue=task_queue,
             review_schedule=False,
+            api_tokens=root / "api-tokens.yaml",
         )
 
     @classmethod
@@ -55,4 +58,5 @@ class Settings:
             task_queue=os.environ.get("OSOM_TASK_QUEUE", "osom"),
             review_schedule=os.environ.get("OSOM_REVIEW_SCHEDULE", "on").lower()
             not in ("off", "0", "false", "no"),
+            api_tokens=Path(os.environ.get("OSOM_API_TOKENS", data_dir / "api-tokens.yaml")),
         )

@@ -1,0 +1,275 @@
+"""The HTTP front door (``osom api``): start cases, send decisions and artefacts, read cases,
+an approver's inbox and the service network.
+
+Every request carries a bearer token that stands for one person of the directory
+(``osom.tokens``); that person is the actor of every command sent, whatever the body says.
+Refusals are ``application/problem+json`` with the same error type names as the CLI, and a
+refused command changes nothing: the engine checks it before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from temporalio.client import Client
+
+from models.audit import AuditEntry
+from models.case_view import BlockerView, CaseStatus
+from models.commands import ArtefactSubmission, CommandResult, Decision, DecisionId, Reason
+from models.errors import (
+    ArtefactConflict,
+    ArtefactsMissing,
+    CaseClosed,
+    CaseExists,
+    DecisionIdReused,
+    DirectoryUnavailable,
+    GuardFailed,
+    IllegalTransition,
+    InvalidArtefact,
+    NoAnswer,
+    NotAuthorised,
+    OsomError,
+    PayloadTooLarge,
+    UnknownCase,
+    invalid,
+)
+from models.proposal import Proposal
+from osom import cases, views
+from osom.tokens import TokenBook
+
+PROBLEM = "application/problem+json"
+# HTTP status per refusal; the body names the error type itself.
+STATUS_FOR: dict[type[OsomError], int] = {
+    NotAuthorised: 403,
+    UnknownCase: 404,
+    CaseClosed: 409,
+    IllegalTransition: 409,
+    ArtefactsMissing: 409,
+    GuardFailed: 409,
+    DecisionIdReused: 409,
+    CaseExists: 409,
+    ArtefactConflict: 409,
+    PayloadTooLarge: 413,
+    InvalidArtefact: 422,
+    DirectoryUnavailable: 503,
+    NoAnswer: 504,
+}
+
+
+class Unauthenticated(OsomError):
+    """No bearer token, or one the engine did not issue."""
+
+
+class DecisionRequest(BaseModel):
+    """A decision; the actor is the person the token stands for."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trigger: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    data: dict[str, Any] = Field(default_factory=dict)
+    reason: Reason | None = None
+    decision_id: DecisionId | None = Field(default=None, description="reuse to retry safely")
+
+
+class ArtefactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    content: dict[str, Any]
+    reason: Reason | None = None
+    decision_id: DecisionId | None = None
+
+
+class CoeOpening(BaseModel):
+    """C1 from an incident tool or a form; ``opened_by`` is the token's person."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_id: str
+    problem: str
+    detected_at: str
+    mitigated_at: str
+    coe_id: str | None = None
+    users_impacted: int | None = None
+    severity: str | None = None
+    related_items: list[str] = Field(default_factory=list)
+
+
+BEARER = HTTPBearer(auto_error=False)
+
+
+async def current_person(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> str:
+    """The directory person the bearer token stands for: the actor of every command."""
+    if credentials is None:
+        raise Unauthenticated("send 'Authorization: Bearer <token>' (osom api-token)")
+    book: TokenBook = request.app.state.tokens()
+    found = book.person_for(credentials.credentials)
+    if found is None:
+        raise Unauthenticated("this token was not issued by this engine, or was revoked")
+    return found
+
+
+Person = Annotated[str, Depends(current_person)]
+
+
+class Started(BaseModel):
+    workflow_id: str
+    status: CaseStatus | None = Field(description="None if no worker has taken it up yet")
+
+
+def create_app(
+    client: Callable[[], Awaitable[Client]],
+    tokens: Callable[[], TokenBook],
+    task_queue: str,
+    max_body_bytes: int = 64 * 1024,
+) -> FastAPI:
+    """The API over a Temporal client (connected on first use) and the operator's tokens."""
+    app = FastAPI(
+        title="OSOM workflow engine",
+        version="1",
+        description=__doc__,
+        responses={401: {"description": "Unauthenticated"}},
+    )
+    app.state.tokens = tokens
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_body_bytes:
+            err = PayloadTooLarge(
+                f"the request body is {declared} bytes; at most {max_body_bytes} are taken",
+                errors=[{"field": "(body)", "message": f"{declared} bytes > {max_body_bytes}"}],
+            )
+            return _problem(err, 413)
+        response: Response = await call_next(request)
+        return response
+
+    @app.exception_handler(OsomError)
+    async def refused(request: Request, err: OsomError) -> JSONResponse:
+        status = 401 if isinstance(err, Unauthenticated) else _status(err)
+        return _problem(err, status)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, err: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in err.errors()
+        ]
+        listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        problem = InvalidArtefact(f"the request is not valid: {listed}", errors=errors)
+        return _problem(problem, 422)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/proposals", status_code=201, tags=["start"])
+    async def start_proposal(proposal: Proposal, who: Person) -> Started:
+        """Start establishing a new service (E1); the token's person is the proposer."""
+        temporal = await client()
+        workflow_id = await cases.start_new_service(temporal, proposal, who, task_queue)
+        return Started(
+            workflow_id=workflow_id, status=await cases.wait_until_open(temporal, workflow_id)
+        )
+
+    @app.post("/v1/coes", status_code=201, tags=["start"])
+    async def open_coe(opening: CoeOpening, who: Person) -> Started:
+        """Open a Correction of Error (C1); the token's person opens it."""
+        temporal = await client()
+        fields = opening.model_dump(exclude_none=True) | {"opened_by": who}
+        workflow_id = await cases.open_coe(temporal, fields, task_queue)
+        return Started(
+            workflow_id=workflow_id, status=await cases.wait_until_open(temporal, workflow_id)
+        )
+
+    @app.post("/v1/cases/{case}/decisions", tags=["commands"])
+    async def decide(case: str, request: DecisionRequest, who: Person) -> CommandResult:
+        """Fire a trigger as the token's person; refused with the CLI's error types."""
+        decision = _command(
+            Decision,
+            decision_id=request.decision_id or uuid.uuid4().hex,
+            actor=who,
+            trigger=request.trigger,
+            data=request.data,
+            reason=request.reason,
+        )
+        return await cases.decide(await client(), cases.workflow_id_for(case), decision)
+
+    @app.post("/v1/cases/{case}/artefacts", tags=["commands"])
+    async def submit(case: str, request: ArtefactRequest, who: Person) -> CommandResult:
+        submission = _command(
+            ArtefactSubmission,
+            decision_id=request.decision_id or uuid.uuid4().hex,
+            actor=who,
+            kind=request.kind,
+            content=request.content,
+            reason=request.reason,
+        )
+        return await cases.submit(await client(), cases.workflow_id_for(case), submission)
+
+    @app.get("/v1/cases/{case}", tags=["read"])
+    async def status(case: str, who: Person) -> CaseStatus:
+        return await cases.status(await client(), cases.workflow_id_for(case))
+
+    @app.get("/v1/cases/{case}/blockers", tags=["read"])
+    async def blockers(case: str, who: Person) -> list[BlockerView]:
+        return (await cases.status(await client(), cases.workflow_id_for(case))).blockers
+
+    @app.get("/v1/cases/{case}/audit", tags=["read"])
+    async def audit(case: str, who: Person) -> list[AuditEntry]:
+        return await cases.audit_log(await client(), cases.workflow_id_for(case))
+
+    @app.get("/v1/services", tags=["read"])
+    async def services(who: Person) -> list[views.ServiceRow]:
+        return await views.services(await client())
+
+    @app.get("/v1/inbox", tags=["read"])
+    async def inbox(who: Person) -> list[views.InboxItem]:
+        """What waits for the token's person across all cases."""
+        return await views.inbox(await client(), who)
+
+    return app
+
+
+def _command(model: type[Any], **fields: Any) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as err:
+        raise invalid("the command", err) from err
+
+
+def _status(err: OsomError) -> int:
+    for kind in type(err).__mro__:
+        if kind in STATUS_FOR:
+            return STATUS_FOR[kind]
+    return 500 if type(err) is OsomError else 400
+
+
+def _problem(err: OsomError, status: int) -> JSONResponse:
+    body = {
+        "type": f"urn:osom:error:{err.type}",
+        "title": err.type,
+        "status": status,
+        "detail": err.message,
+        **{k: v for k, v in err.details.items() if _jsonable(v)},
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _jsonable(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return False
+    return True

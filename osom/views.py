@@ -1,0 +1,131 @@
+"""Views across cases for the front doors: one person's inbox and the service network.
+
+Both find their cases through Temporal visibility on our search attributes (never by scanning
+every workflow), then ask each case for its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from models.case_view import CaseStatus
+from models.errors import OsomError
+from osom import cases
+from workflows._visibility import AWAITING, OVERDUE_ACTIONS, PROCESS, SERVICE_ID
+
+# How many cases are asked for their status at once.
+PARALLEL_QUERIES = 10
+
+
+class InboxItem(BaseModel):
+    """One case waiting for the person: what they can do there, by when, and how."""
+
+    workflow_id: str
+    case_id: str
+    process: str
+    title: str
+    state: str
+    deadline: datetime | None
+    overdue: bool
+    needs: list[str]
+    commands: list[str]
+
+
+class ServiceRow(BaseModel):
+    service_id: str
+    name: str
+    phase: str
+    service_manager: str
+    next_assessment_due: datetime | None
+    open_corrective_actions: int
+    overdue_corrective_actions: int
+    blocked_by: list[str]
+
+
+async def inbox(client: Client, person: str) -> list[InboxItem]:
+    """Everything running that waits for ``person``, soonest deadline first."""
+    query = f"{AWAITING.name} = '{person}' AND ExecutionStatus = 'Running'"
+    ids = [execution.id async for execution in client.list_workflows(query)]
+    statuses = await _statuses(client, ids)
+    items = [_inbox_item(status, person) for status in statuses]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(items, key=lambda i: (i.deadline or far, i.case_id))
+
+
+def _inbox_item(status: CaseStatus, person: str) -> InboxItem:
+    needs: list[str] = []
+    commands: list[str] = []
+    for blocker in status.blockers:
+        if blocker.missing:
+            needs += [f"{blocker.id} {blocker.trigger}: {m}" for m in blocker.missing]
+        else:
+            needs.append(f"{blocker.id} {blocker.trigger}: ready ({blocker.description})")
+            commands.append(f"osom decide {status.case_id} {blocker.trigger} --as {person}")
+    commands.append(f"osom status {status.case_id}")  # what is missing, and who supplies it
+    deadline = status.deadline
+    return InboxItem(
+        workflow_id=status.workflow_id,
+        case_id=status.case_id,
+        process=status.process,
+        title=status.title,
+        state=status.state,
+        deadline=deadline.due_at if deadline else None,
+        overdue=bool(deadline and deadline.escalated),
+        needs=needs,
+        commands=commands,
+    )
+
+
+async def services(client: Client) -> list[ServiceRow]:
+    """Every service in the engine, with its phase, manager, next assessment, corrective
+    actions and what blocks it."""
+    query = f"{PROCESS.name} = 'lifecycle' AND ExecutionStatus = 'Running'"
+    ids = [execution.id async for execution in client.list_workflows(query)]
+    overdue = await _overdue_by_service(client)
+    rows = [_service_row(status, overdue) for status in await _statuses(client, ids)]
+    return sorted(rows, key=lambda r: r.service_id)
+
+
+async def _overdue_by_service(client: Client) -> dict[str, int]:
+    query = f"{PROCESS.name} = 'coe' AND {OVERDUE_ACTIONS.name} > 0"
+    counts: dict[str, int] = {}
+    async for execution in client.list_workflows(query):
+        attributes = execution.typed_search_attributes
+        service = attributes.get(SERVICE_ID)
+        if service:
+            counts[service] = counts.get(service, 0) + (attributes.get(OVERDUE_ACTIONS) or 0)
+    return counts
+
+
+def _service_row(status: CaseStatus, overdue: dict[str, int]) -> ServiceRow:
+    service_id = status.service_id or status.case_id
+    open_actions = status.facts.get("Open corrective actions", "")
+    return ServiceRow(
+        service_id=service_id,
+        name=status.title.removeprefix(f"{service_id} "),
+        phase=status.state,
+        service_manager=status.facts.get("Service Manager", ""),
+        next_assessment_due=status.next_assessment_due,
+        open_corrective_actions=len(open_actions.split("; ")) if open_actions else 0,
+        overdue_corrective_actions=overdue.get(service_id, 0),
+        blocked_by=[m for b in status.blockers for m in b.missing],
+    )
+
+
+async def _statuses(client: Client, workflow_ids: list[str]) -> list[CaseStatus]:
+    """Each case's status, a few at a time; a case that ended meanwhile is left out."""
+    gate = asyncio.Semaphore(PARALLEL_QUERIES)
+
+    async def one(workflow_id: str) -> CaseStatus | None:
+        async with gate:
+            try:
+                return await cases.status(client, workflow_id)
+            except OsomError:
+                return None
+
+    found = await asyncio.gather(*(one(w) for w in workflow_ids))
+    return [s for s in found if s is not None]
