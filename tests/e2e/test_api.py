@@ -1,0 +1,173 @@
+"""The HTTP API against a real dev server and `osom worker` (the app runs in this process over
+httpx's ASGI transport; Temporal is not mocked). Each route, and each refusal leaving the case as
+it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from osom.api import PROBLEM, create_app
+from osom.tokens import TokenBook
+from tests.e2e.conftest import EXAMPLES, Osom, Server
+from tests.examples import artefact, load_yaml
+
+pytestmark = pytest.mark.e2e
+
+TASK_QUEUE = "osom"  # the e2e worker's (OSOM_TASK_QUEUE is not set for it)
+
+
+@pytest.fixture(scope="module")
+def tokens(e2e_root: Path) -> dict[str, str]:
+    book = TokenBook()
+    issued = {person: book.issue(person, "api test") for person in ("P-001", "P-011", "P-015")}
+    book.save(e2e_root / "api-tokens.yaml")
+    return issued
+
+
+@pytest.fixture
+async def api(
+    server: Server, osom: Osom, e2e_root: Path, tokens: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async def client() -> Any:
+        return server.client
+
+    app = create_app(
+        client, lambda: TokenBook.load(e2e_root / "api-tokens.yaml"), TASK_QUEUE, 64 * 1024
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://osom", timeout=60) as http:
+        yield http
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def snapshot(api: httpx.AsyncClient, token: str, case: str) -> tuple[Any, Any]:
+    status = (await api.get(f"/v1/cases/{case}", headers=auth(token))).json()
+    audit = (await api.get(f"/v1/cases/{case}/audit", headers=auth(token))).json()
+    return status, audit
+
+
+def problem(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
+    assert (body["title"], body["status"]) == (error, status)
+    return body
+
+
+async def test_a_trigger_starts_a_proposal_with_one_authenticated_call(
+    api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    proposal = load_yaml(EXAMPLES / "proposal.yaml") | {"id": "PRO-901"}
+    started = await api.post("/v1/proposals", json=proposal, headers=auth(tokens["P-015"]))
+    assert started.status_code == 201, started.text
+    body = started.json()
+    assert body["workflow_id"] == "new-service/PRO-901"
+    assert body["status"]["state"] == "PROPOSED"
+    audit = (await api.get("/v1/cases/PRO-901/audit", headers=auth(tokens["P-015"]))).json()
+    assert audit[0]["actor"] == "P-015"  # the token's person, not a field of the body
+
+
+async def test_decisions_artefacts_and_reads_act_as_the_tokens_person(
+    api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    opened = await api.post(
+        "/v1/coes",
+        json={
+            "coe_id": "COE-API-1",
+            "service_id": "SVC-002",
+            "problem": "expired certificate",
+            "detected_at": "2026-11-23T07:04:00Z",
+            "mitigated_at": "2026-11-23T07:49:00Z",
+        },
+        headers=auth(tokens["P-011"]),
+    )
+    assert opened.status_code == 201, opened.text
+    sm = auth(tokens["P-011"])
+    document = artefact("coe-document.yaml")
+    draft = await api.post(
+        "/v1/cases/COE-API-1/artefacts",
+        json={"kind": "coe_document", "content": json.loads(json.dumps(document, default=str))},
+        headers=sm,
+    )
+    assert draft.status_code == 200, draft.text
+    published = await api.post(
+        "/v1/cases/COE-API-1/decisions", json={"trigger": "coe_published"}, headers=sm
+    )
+    assert published.json()["to_state"] == "PUBLISHED"
+    blockers = (await api.get("/v1/cases/COE-API-1/blockers", headers=sm)).json()
+    assert {b["trigger"] for b in blockers} == {"coe_closed"}
+    inbox = (await api.get("/v1/inbox", headers=auth(tokens["P-001"]))).json()
+    assert "COE-API-1" in {item["case_id"] for item in inbox}
+    assert (await api.get("/v1/services", headers=sm)).status_code == 200
+    schema = (await api.get("/openapi.json")).json()
+    assert "/v1/cases/{case}/decisions" in schema["paths"]
+
+
+async def test_refusals_are_problems_and_change_nothing(
+    api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    case = "COE-API-2"
+    sm = auth(tokens["P-011"])
+    opened = await api.post(
+        "/v1/coes",
+        json={
+            "coe_id": case,
+            "service_id": "SVC-002",
+            "problem": "a near miss",
+            "detected_at": "2026-11-23T07:04:00Z",
+            "mitigated_at": "2026-11-23T07:49:00Z",
+        },
+        headers=sm,
+    )
+    assert opened.status_code == 201, opened.text
+    before = await snapshot(api, tokens["P-011"], case)
+    url = f"/v1/cases/{case}/decisions"
+
+    problem(await api.post(url, json={"trigger": "coe_published"}), 401, "Unauthenticated")
+    wrong = await api.post(url, json={"trigger": "coe_published"}, headers=auth("osom_forged"))
+    assert wrong.headers["www-authenticate"] == "Bearer"
+    problem(wrong, 401, "Unauthenticated")
+    body = problem(
+        await api.post(url, json={"trigger": "coe_voided", "reason": "dup"}, headers=sm),
+        403,
+        "NotAuthorised",
+    )
+    assert "needs EXEC" in body["detail"]
+    # The actor cannot be chosen in the body: an extra field is refused.
+    body = problem(
+        await api.post(url, json={"trigger": "coe_published", "actor": "P-001"}, headers=sm),
+        422,
+        "InvalidArtefact",
+    )
+    assert body["errors"][0]["field"] == "body.actor"
+    malformed = await api.post(
+        url, content=b"{not json", headers=sm | {"content-type": "application/json"}
+    )
+    problem(malformed, 422, "InvalidArtefact")
+    oversized = json.dumps({"trigger": "coe_published", "data": {"x": "y" * 70_000}})
+    problem(
+        await api.post(url, content=oversized, headers=sm | {"content-type": "application/json"}),
+        413,
+        "PayloadTooLarge",
+    )
+    body = problem(
+        await api.post(url, json={"trigger": "coe_published"}, headers=sm),
+        409,
+        "ArtefactsMissing",
+    )
+    assert body["missing"] == ["the nine OSOM fields: no draft submitted yet (coe_document)"]
+    problem(
+        await api.get("/v1/cases/COE-API-NONE", headers=sm),
+        404,
+        "UnknownCase",
+    )
+    assert await snapshot(api, tokens["P-011"], case) == before
