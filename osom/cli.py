@@ -614,17 +614,36 @@ def audit(case: CaseRef) -> None:
 
 
 @app.command()
-def diagram(target: str) -> None:
+def diagram(
+    target: str,
+    svg: Annotated[
+        Path | None, typer.Option("--svg", help="also write the picture as SVG to this file")
+    ] = None,
+) -> None:
     """Mermaid diagram of a process (establishment, lifecycle, assessment, coe, coe-review) or
-    of a case, its current state marked."""
+    of a case, its current state marked; with --svg also a picture, where a live case's blocked
+    ways forward say what they need."""
+    from osom.docs import BY_NAME
+    from osom.svg import process_svg
+
     if target in PROCESSES:
-        typer.echo(PROCESSES[target].mermaid())
+        definition = PROCESSES[target]
+        typer.echo(definition.mermaid())
+        if svg:
+            svg.write_text(process_svg(definition), encoding="utf-8")
         return
 
-    async def action() -> str:
-        return await cases.diagram(await connect(), cases.workflow_id_for(target))
+    async def action() -> tuple[str, CaseStatus]:
+        client = await connect()
+        workflow_id = cases.workflow_id_for(target)
+        return await cases.diagram(client, workflow_id), await cases.status(client, workflow_id)
 
-    typer.echo(_run(action))
+    mermaid, status = _run(action)
+    typer.echo(mermaid)
+    if svg:
+        blocked = {b.trigger: b.missing for b in status.blockers if b.missing}
+        picture = process_svg(BY_NAME[status.process], status.state, blocked)
+        svg.write_text(picture, encoding="utf-8")
 
 
 @app.command()

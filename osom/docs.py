@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from osom.svg import process_svg
 from workflows._definition import ProcessDefinition
 from workflows.assessment.definition import ASSESSMENT
 from workflows.coe_review.definition import COE_REVIEW
@@ -20,6 +21,7 @@ DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (
     COE,
     COE_REVIEW,
 )
+BY_NAME = {d.name: d for d in DEFINITIONS}
 # Where each definition lives, when its folder is not named after the process.
 FOLDERS = {COE.name: "correction_of_errors"}
 DOCS = Path("docs") / "processes"
@@ -38,6 +40,8 @@ def process_page(definition: ProcessDefinition[Any]) -> str:
         "```mermaid",
         definition.mermaid().rstrip(),
         "```",
+        "",
+        f"The same as a picture: [{definition.name}.svg]({definition.name}.svg).",
         "",
         "## States",
         "",
@@ -87,6 +91,7 @@ def readme_with_diagrams(readme: str) -> str:
 def expected_files(root: Path) -> dict[Path, str]:
     """Every generated file with the content it should have."""
     files = {root / DOCS / f"{d.name}.md": process_page(d) for d in DEFINITIONS}
+    files |= {root / DOCS / f"{d.name}.svg": process_svg(d) for d in DEFINITIONS}
     readme = root / "README.md"
     files[readme] = readme_with_diagrams(readme.read_text(encoding="utf-8"))
     return files
