@@ -126,6 +126,20 @@ async def _wait_for_verdict(client: Client, workflow_id: str) -> None:
         )
 
 
+def _progress(what: str) -> Callable[[int, int], None]:
+    """A counter on the terminal (standard error) while many cases are read; silent when
+    there are few, or when the output is not a terminal."""
+
+    def show(done: int, total: int) -> None:
+        if total < 10 or not sys.stderr.isatty():
+            return
+        end = "\n" if done == total else ""
+        typer.echo(f"\r{what}: {done}/{total}", err=True, nl=False)
+        typer.echo(end, err=True, nl=False)
+
+    return show
+
+
 def _model(model: type[M], document: dict[str, Any], what: str) -> M:
     document.pop("kind", None)
     try:
@@ -252,6 +266,18 @@ def api_token(
     book.save(settings.api_tokens)
     typer.echo(token)
     typer.echo(f"acts as {person}; hash kept in {settings.api_tokens}", err=True)
+
+
+@app.command()
+def seed() -> None:
+    """Example cases in different states (a proposal, services live and in beta, CoEs), to try
+    `osom inbox`, `osom services` and the Web UI on a fresh engine."""
+    from osom.seed import seed as run_seed
+
+    async def action() -> None:
+        await run_seed(await connect(), Settings.from_env().task_queue, typer.echo)
+
+    _run(action)
 
 
 @app.command()
@@ -557,7 +583,7 @@ def inbox(
     async def action() -> list[Any]:
         from osom.views import inbox
 
-        return await inbox(await connect(), actor)
+        return await inbox(await connect(), actor, _progress("reading cases"))
 
     items = _run(action)
     if as_json:
@@ -584,13 +610,14 @@ def services(
     async def action() -> list[Any]:
         from osom.views import services
 
-        return await services(await connect())
+        return await services(await connect(), _progress("reading services"))
 
     rows = _run(action)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    typer.echo(f"{'service':12} {'phase':16} {'SM':6} {'next assessment':16} actions  name")
+    header = f"{'service':12} {'phase':16} {'SM':6} {'next assessment':16} {'CoE actions':12}"
+    typer.echo(f"{header} name")
     for r in rows:
         due = f"{r.next_assessment_due:%Y-%m-%d}" if r.next_assessment_due else "-"
         actions = f"{r.open_corrective_actions}/{r.overdue_corrective_actions}!"

@@ -7,6 +7,7 @@ every workflow), then ask each case for its status.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -46,11 +47,18 @@ class ServiceRow(BaseModel):
     blocked_by: list[str]
 
 
-async def inbox(client: Client, person: str) -> list[InboxItem]:
+Progress = Callable[[int, int], None]
+
+
+def _quiet(done: int, total: int) -> None:
+    return None
+
+
+async def inbox(client: Client, person: str, progress: Progress = _quiet) -> list[InboxItem]:
     """Everything running that waits for ``person``, soonest deadline first."""
     query = f"{AWAITING.name} = '{person}' AND ExecutionStatus = 'Running'"
     ids = [execution.id async for execution in client.list_workflows(query)]
-    statuses = await _statuses(client, ids)
+    statuses = await _statuses(client, ids, progress)
     items = [_inbox_item(status, person) for status in statuses]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(items, key=lambda i: (i.deadline or far, i.case_id))
@@ -80,13 +88,14 @@ def _inbox_item(status: CaseStatus, person: str) -> InboxItem:
     )
 
 
-async def services(client: Client) -> list[ServiceRow]:
+async def services(client: Client, progress: Progress = _quiet) -> list[ServiceRow]:
     """Every service in the engine, with its phase, manager, next assessment, corrective
     actions and what blocks it."""
     query = f"{PROCESS.name} = 'lifecycle' AND ExecutionStatus = 'Running'"
     ids = [execution.id async for execution in client.list_workflows(query)]
     overdue = await _overdue_by_service(client)
-    rows = [_service_row(status, overdue) for status in await _statuses(client, ids)]
+    statuses = await _statuses(client, ids, progress)
+    rows = [_service_row(status, overdue) for status in statuses]
     return sorted(rows, key=lambda r: r.service_id)
 
 
@@ -116,16 +125,23 @@ def _service_row(status: CaseStatus, overdue: dict[str, int]) -> ServiceRow:
     )
 
 
-async def _statuses(client: Client, workflow_ids: list[str]) -> list[CaseStatus]:
+async def _statuses(
+    client: Client, workflow_ids: list[str], progress: Progress
+) -> list[CaseStatus]:
     """Each case's status, a few at a time; a case that ended meanwhile is left out."""
     gate = asyncio.Semaphore(PARALLEL_QUERIES)
+    done = 0
 
     async def one(workflow_id: str) -> CaseStatus | None:
+        nonlocal done
         async with gate:
             try:
                 return await cases.status(client, workflow_id)
             except OsomError:
                 return None
+            finally:
+                done += 1
+                progress(done, len(workflow_ids))
 
     found = await asyncio.gather(*(one(w) for w in workflow_ids))
     return [s for s in found if s is not None]

@@ -5,7 +5,8 @@ it was."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,43 @@ async def test_refusals_are_problems_and_change_nothing(
         "UnknownCase",
     )
     assert await snapshot(api, tokens["P-011"], case) == before
+
+
+async def test_seeded_cases_show_in_the_inbox_and_the_service_network(osom: Osom) -> None:
+    seeded = osom.ok("seed").stdout.splitlines()
+    assert seeded[0] == "[1/5] proposal PRO-004 (waiting for triage)"
+    assert seeded[-1].startswith("[5/5] COE-SEED-2")
+    again = osom.ok("seed").stdout.splitlines()
+    assert all(line.endswith("already there") for line in again)
+
+    def listed(args: tuple[str, ...], ready: Callable[[list[dict[str, Any]]], bool]) -> Any:
+        """The command's JSON once visibility (a moment behind the cases) has caught up."""
+        for _ in range(50):
+            found: list[dict[str, Any]] = json.loads(osom.ok(*args).stdout)
+            if ready(found):
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"osom {' '.join(args)} never showed the seeded cases: {found}")
+
+    services = listed(
+        ("services", "--json"),
+        lambda rows: (
+            {"SVC-101", "SVC-102"} <= {r["service_id"] for r in rows}
+            and any(r["open_corrective_actions"] == 2 for r in rows)
+        ),
+    )
+    rows = {row["service_id"]: row for row in services}
+    assert (rows["SVC-101"]["phase"], rows["SVC-101"]["open_corrective_actions"]) == ("LIVE", 2)
+    assert rows["SVC-102"]["phase"] == "BETA"
+    assert any("BETA_EXIT report" in b for b in rows["SVC-102"]["blocked_by"])
+
+    inbox = listed(
+        ("inbox", "--as", "P-002", "--json"),
+        lambda items: "PRO-004" in {i["case_id"] for i in items},
+    )
+    triage = next(item for item in inbox if item["case_id"] == "PRO-004")
+    assert "osom decide PRO-004 triage_started --as P-002" in triage["commands"]
+    listed(
+        ("inbox", "--as", "P-012", "--json"),
+        lambda items: "COE-SEED-2" in {i["case_id"] for i in items},
+    )
