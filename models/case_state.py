@@ -95,6 +95,11 @@ class CaseState(BaseModel):
     def depends_on(self) -> list[str]:
         return []
 
+    def personal_items(self) -> dict[str, list[str]]:
+        """What single people must do in this case apart from its moves (say, the owner of a
+        corrective action that is due soon or overdue), by person."""
+        return {}
+
     @property
     def overdue_action_count(self) -> int | None:
         """Open corrective actions past their due date, for processes that track them."""

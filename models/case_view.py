@@ -48,6 +48,10 @@ class CaseStatus(BaseModel):
     overdue_actions: int | None = Field(
         default=None, description="open corrective actions past their due date (CoEs only)"
     )
+    personal: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="what single people must do here apart from its moves (their actions due)",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -475,6 +475,16 @@ class CoeCase(CaseState):
     def overdue_action_count(self) -> int | None:
         return len(self.overdue_actions())
 
+    def personal_items(self) -> dict[str, list[str]]:
+        """Owners of open actions that are due soon (reminded) or overdue."""
+        items: dict[str, list[str]] = {}
+        for action in self.open_actions():
+            if action.reminded or action.overdue:
+                when = "OVERDUE, was due" if action.overdue else "due"
+                text = f"corrective action {action.id} '{action.description}' {when} {action.due}"
+                items.setdefault(action.owner, []).append(text)
+        return items
+
     def facts(self) -> dict[str, str]:
         facts = {
             "Affected service": f"{self.service.service_id} {self.service.name}",

@@ -73,6 +73,10 @@ def _inbox_item(status: CaseStatus, person: str) -> InboxItem:
         else:
             needs.append(f"{blocker.id} {blocker.trigger}: ready ({blocker.description})")
             commands.append(f"osom decide {status.case_id} {blocker.trigger} --as {person}")
+    mine = status.personal.get(person, [])
+    needs += mine
+    if mine:  # their own corrective actions, due soon or overdue
+        commands.append(f"osom decide {status.case_id} action_completed --as {person} --data FILE")
     commands.append(f"osom status {status.case_id}")  # what is missing, and who supplies it
     deadline = status.deadline
     return InboxItem(

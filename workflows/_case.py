@@ -745,7 +745,7 @@ class CaseEngine(Generic[CaseT]):
         status = self.status()
         workflow.upsert_search_attributes(_visibility.updates_for(status))
         names = {p.id: p.name for p in self.case.directory.people}
-        page = _visibility.case_page(status, _view.last_decision(self.case), names)
+        page = _visibility.case_page(status, _view.last_decisions(self.case), names)
         workflow.set_current_details(page)
 
     def people_triggers(self) -> list[str]:

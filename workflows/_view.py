@@ -23,6 +23,8 @@ def case_status(
     awaiting: list[str] = []
     for blocker in blockers:
         awaiting += [p.token() for p in blocker.permits] + people_holding(case, blocker.permits)
+    personal = {} if state.terminal else case.personal_items()
+    awaiting += sorted(personal)
     deadlines = sorted((_deadline(clock) for clock in case.clocks.values()), key=_due)
     return CaseStatus(
         workflow_id=workflow_id,
@@ -47,6 +49,7 @@ def case_status(
         next_assessment_due=case.next_assessment_due,
         depends_on=case.depends_on,
         overdue_actions=case.overdue_action_count,
+        personal=personal,
         artefacts=dict(case.artefacts),
         recent=case.audit[-5:],
     )
@@ -78,12 +81,14 @@ def blocker_summary(status: CaseStatus) -> str:
     )
 
 
-def last_decision(case: CaseState) -> str | None:
-    last = next((e for e in reversed(case.audit) if e.outcome == "accepted"), None)
-    if last is None:
-        return None
-    said = f"{last.command} by {last.actor} as {last.role} at {last.at:%Y-%m-%d %H:%M}"
-    return said + (f" — {last.reason}" if last.reason else "")
+def last_decisions(case: CaseState, count: int = 3) -> list[str]:
+    """The newest accepted decisions, newest first, as the case page says them."""
+    accepted = [e for e in reversed(case.audit) if e.outcome == "accepted"][:count]
+    return [
+        f"{e.command} by {e.actor} as {e.role} at {e.at:%Y-%m-%d %H:%M}"
+        + (f" — {e.reason}" if e.reason else "")
+        for e in accepted
+    ]
 
 
 def _deadline(clock: ClockState) -> DeadlineView:

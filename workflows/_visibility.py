@@ -78,7 +78,7 @@ def updates_for(status: CaseStatus) -> list[SearchAttributeUpdate[Any]]:
     return updates
 
 
-def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, str]) -> str:
+def case_page(status: CaseStatus, last_decisions: list[str], names: dict[str, str]) -> str:
     """The Markdown the Web UI shows as the workflow's current details.
 
     Flat lists and blank lines only: the Web UI's renderer joins adjacent lines and flattens
@@ -97,8 +97,10 @@ def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, st
             f"- **Deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
             f"(reminders sent: {d.reminders_sent}){flag}"
         )
-    if last_decision:
-        facts.append(f"- **Last decision:** {last_decision}")
+    facts += [f"- **Decided:** {decision}" for decision in last_decisions]
+    for person, things in status.personal.items():
+        named = f"{person} ({names[person]})" if person in names else person
+        facts += [f"- **For {named}:** {thing}" for thing in things]
     lines = [f"## {status.title}", "", *facts]
     if status.blockers:
         lines += ["", "### What is blocking this case"]
@@ -114,7 +116,7 @@ def case_page(status: CaseStatus, last_decision: str | None, names: dict[str, st
     if status.artefacts:
         lines += ["", "### Artefacts", ""]
         lines += [
-            f"- {kind} v{ref.version}: `{ref.markdown_path}`"
+            f"- [{kind} v{ref.version}](file://{ref.markdown_path}): `{ref.markdown_path}`"
             for kind, ref in status.artefacts.items()
         ]
     return "\n".join(lines) + "\n"

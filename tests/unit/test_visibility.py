@@ -47,13 +47,14 @@ def status(**changes: object) -> CaseStatus:
 
 
 def test_case_page_names_people_and_lists_what_is_missing() -> None:
-    page = case_page(status(), "sm_appointed by P-001", {"P-001": "Alison Reed"})
+    decisions = ["sm_appointed by P-001", "drafting_started by P-001"]
+    page = case_page(status(), decisions, {"P-001": "Alison Reed"})
     assert "- **State:** `CONTRACT_DRAFTING`" in page
     assert "- **Waiting for:** EXEC, P-001 (Alison Reed)" in page
     assert "Contract drafting due by 2026-12-21 09:30 UTC (reminders sent: 2)" in page
     assert "**E9 `draft_completed`** (Declare contract v0 complete) needs:" in page
     assert "- Service Manager: none appointed\n- discovery budget: none" in page
-    assert "- **Last decision:** sm_appointed by P-001" in page
+    assert "- **Decided:** sm_appointed by P-001\n- **Decided:** drafting_started by P-001" in page
     assert "escalated" not in page
 
 
@@ -65,7 +66,7 @@ def test_case_page_flags_an_escalated_deadline() -> None:
         reminders_sent=4,
         escalated=True,
     )
-    page = case_page(status(deadlines=[overdue]), None, {})
+    page = case_page(status(deadlines=[overdue]), [], {})
     assert "overdue, escalated to the Executive" in page
 
 
@@ -73,7 +74,7 @@ def test_case_page_of_a_ready_move_says_who_may_take_it() -> None:
     ready = BlockerView(
         id="E10", trigger="service_established", description="Publish", who=["EXEC"], missing=[]
     )
-    page = case_page(status(blockers=[ready]), None, {})
+    page = case_page(status(blockers=[ready]), [], {})
     assert "**E10 `service_established`** (Publish): ready for EXEC" in page
 
 
@@ -84,3 +85,25 @@ def test_dev_server_flags_register_every_search_attribute_with_its_type() -> Non
     assert pairs == [f"{name}={kind}" for name, kind in attribute_types().items()]
     assert attribute_types()["OsomAwaiting"] == "KeywordList"
     assert attribute_types()["OsomNextDeadline"] == "Datetime"
+
+
+def test_case_page_says_what_single_people_must_do_and_links_the_documents() -> None:
+    from models.commands import ArtefactRef
+
+    ref = ArtefactRef(
+        kind="coe_document",
+        version=2,
+        sha256="0" * 64,
+        json_path="/d/v2.json",
+        markdown_path="/d/v2.md",
+    )
+    page = case_page(
+        status(
+            personal={"P-020": ["corrective action A-2 'x' OVERDUE, was due 2026-12-04"]},
+            artefacts={"coe_document": ref},
+        ),
+        [],
+        {"P-020": "Ravi Mehta"},
+    )
+    assert "- **For P-020 (Ravi Mehta):** corrective action A-2 'x' OVERDUE" in page
+    assert "- [coe_document v2](file:///d/v2.md): `/d/v2.md`" in page

@@ -82,3 +82,11 @@ async def test_the_service_network_shows_phase_manager_and_corrective_actions(
     )
     assert row.next_assessment_due is not None
     assert row.open_corrective_actions == 2
+
+    owner = await eventually(
+        lambda: views.inbox(engine.client, "P-020"),
+        lambda items: coe.coe_id in {i.case_id for i in items},
+    )
+    item = next(i for i in owner if i.case_id == coe.coe_id)
+    assert any(n.startswith("corrective action A-2 ") and "OVERDUE" in n for n in item.needs)
+    assert f"osom decide {coe.coe_id} action_completed --as P-020 --data FILE" in item.commands
