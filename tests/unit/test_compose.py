@@ -34,6 +34,7 @@ SERVER = "temporal"
 ADMIN_JOB = "temporal-admin-tools"
 UI = "temporal-ui"
 WORKER = "worker"
+API = "api"
 
 SERVER_IMAGE = "temporalio/server"
 ADMIN_TOOLS_IMAGE = "temporalio/admin-tools"
@@ -155,7 +156,7 @@ def server_port() -> int:
 
 
 def test_compose_file_parses_to_the_expected_services() -> None:
-    assert set(services()) == {POSTGRES, SCHEMA_JOB, SERVER, ADMIN_JOB, UI, WORKER}
+    assert set(services()) == {POSTGRES, SCHEMA_JOB, SERVER, ADMIN_JOB, UI, WORKER, API}
 
 
 def test_every_image_is_pinned_to_an_explicit_release() -> None:
@@ -240,7 +241,7 @@ def test_admin_job_waits_until_every_attribute_is_queryable() -> None:
         assert re.search(rf"\b{name}\b", probe), f"the readiness query skips {name}"
 
 
-@pytest.mark.parametrize("service", [WORKER, ADMIN_JOB, UI])
+@pytest.mark.parametrize("service", [WORKER, ADMIN_JOB, UI, API])
 def test_temporal_address_names_the_server_service_and_its_port(service: str) -> None:
     host, _, port = environment(services()[service])["TEMPORAL_ADDRESS"].rpartition(":")
     assert host == SERVER
@@ -258,6 +259,19 @@ def test_worker_is_built_here_for_the_default_namespace_and_data_dir() -> None:
     assert env["TEMPORAL_NAMESPACE"] == NAMESPACE
     assert env["OSOM_DATA_DIR"] == "/data"
     assert services()[WORKER]["build"] in (".", {"context": "."})
+
+
+def test_api_is_this_image_serving_osom_api_with_tokens_on_the_shared_volume() -> None:
+    api = services()[API]
+    env = environment(api)
+    assert api["build"] in (".", {"context": "."})
+    assert api["command"][:2] == ["osom", "api"]
+    assert "0.0.0.0" in api["command"]
+    assert env["TEMPORAL_NAMESPACE"] == NAMESPACE
+    assert env["OSOM_API_TOKENS"].startswith("/data/")
+    assert "osom-data:/data" in api["volumes"]
+    assert api["depends_on"][ADMIN_JOB]["condition"] == "service_completed_successfully"
+    assert "8000:8000" in api["ports"]
 
 
 def test_worker_keeps_its_data_on_a_named_volume() -> None:
