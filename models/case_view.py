@@ -16,6 +16,7 @@ class BlockerView(BaseModel):
     description: str
     who: list[str]
     missing: list[str]
+    people: list[str] = Field(default_factory=list, description="directory ids who can act")
 
 
 class DeadlineView(BaseModel):

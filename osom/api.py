@@ -18,11 +18,14 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.audit import AuditEntry
 from models.case_view import BlockerView, CaseStatus
+from models.coe import CoeId, Severity
 from models.commands import ArtefactSubmission, CommandResult, Decision, DecisionId, Reason
 from models.errors import (
     ArtefactConflict,
@@ -41,6 +44,7 @@ from models.errors import (
     UnknownCase,
     invalid,
 )
+from models.people import ServiceId
 from models.proposal import Proposal
 from osom import cases, views
 from osom.tokens import TokenBook
@@ -89,38 +93,66 @@ class ArtefactRequest(BaseModel):
 
 
 class CoeOpening(BaseModel):
-    """C1 from an incident tool or a form; ``opened_by`` is the token's person."""
+    """C1 from an incident tool or a form: the fields of ``CoeInput`` but ``opened_by`` (the
+    token's person) and the pinned directory and policy (the worker's)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: str
-    problem: str
-    detected_at: str
-    mitigated_at: str
-    coe_id: str | None = None
-    users_impacted: int | None = None
-    severity: str | None = None
+    service_id: ServiceId
+    problem: Annotated[str, Field(min_length=1, max_length=2_000)]
+    detected_at: AwareDatetime
+    mitigated_at: AwareDatetime
+    coe_id: CoeId | None = Field(default=None, description="default: the next COE-<year>-<nnn>")
+    users_impacted: int | None = Field(default=None, ge=0)
+    severity: Severity | None = None
+    linked_services: list[ServiceId] = Field(default_factory=list)
     related_items: list[str] = Field(default_factory=list)
 
 
-BEARER = HTTPBearer(auto_error=False)
+BEARER = HTTPBearer(auto_error=False, description="a token from `osom api-token`")
 
 
 async def current_person(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> str:
-    """The directory person the bearer token stands for: the actor of every command."""
-    if credentials is None:
+    """The directory person the bearer token stands for (checked before the body is read):
+    the actor of every command."""
+    person: str = request.state.person
+    return person
+
+
+Person = Annotated[str, Depends(current_person)]
+
+
+def _authenticated(request: Request, book: TokenBook) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send 'Authorization: Bearer <token>' (osom api-token)")
-    book: TokenBook = request.app.state.tokens()
-    found = book.person_for(credentials.credentials)
+    found = book.person_for(token.strip())
     if found is None:
         raise Unauthenticated("this token was not issued by this engine, or was revoked")
     return found
 
 
-Person = Annotated[str, Depends(current_person)]
+def _body_refused(request: Request, limit: int) -> JSONResponse | None:
+    """A body must say its length (so it cannot stream past the limit) and keep within it."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    declared = request.headers.get("content-length", "")
+    if not declared.isdigit():
+        err = InvalidArtefact(
+            "send the body with a Content-Length (chunked bodies are not taken)",
+            errors=[{"field": "(body)", "message": "Content-Length required"}],
+        )
+        return _problem(err, 411)
+    if int(declared) > limit:
+        err = PayloadTooLarge(
+            f"the request body is {declared} bytes; at most {limit} are taken",
+            errors=[{"field": "(body)", "message": f"{declared} bytes > {limit}"}],
+        )
+        return _problem(err, 413)
+    return None
 
 
 class Started(BaseModel):
@@ -144,14 +176,20 @@ def create_app(
     app.state.tokens = tokens
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_body_bytes:
-            err = PayloadTooLarge(
-                f"the request body is {declared} bytes; at most {max_body_bytes} are taken",
-                errors=[{"field": "(body)", "message": f"{declared} bytes > {max_body_bytes}"}],
-            )
-            return _problem(err, 413)
+    async def guard(request: Request, call_next: Any) -> Response:
+        """Who is calling, then how big the body is, before any of it is read."""
+        if request.url.path.startswith("/v1/"):
+            try:
+                book = tokens()
+            except (OSError, ValueError) as err:  # the operator's token file is broken
+                return _problem(OsomError(f"the API's token file cannot be read: {err}"), 503)
+            try:
+                request.state.person = _authenticated(request, book)
+            except OsomError as err:
+                return _problem(err, 401)
+            refused = _body_refused(request, max_body_bytes)
+            if refused is not None:
+                return refused
         response: Response = await call_next(request)
         return response
 
@@ -159,6 +197,29 @@ def create_app(
     async def refused(request: Request, err: OsomError) -> JSONResponse:
         status = 401 if isinstance(err, Unauthenticated) else _status(err)
         return _problem(err, status)
+
+    @app.exception_handler(RPCError)
+    async def temporal_refused(request: Request, err: RPCError) -> JSONResponse:
+        unavailable = err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
+        problem = NoAnswer(f"Temporal said {err.status.name}: {err.message}")
+        return _problem(problem, 503 if unavailable else 502)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_routed(request: Request, err: StarletteHTTPException) -> JSONResponse:
+        problem = (
+            UnknownCase(str(err.detail)) if err.status_code == 404 else OsomError(str(err.detail))
+        )
+        return _problem(problem, err.status_code)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, err: Exception) -> JSONResponse:
+        connecting = isinstance(err, RuntimeError) and "connect" in str(err).lower()
+        problem = (
+            NoAnswer(f"cannot reach Temporal: {err}")
+            if connecting
+            else OsomError(f"the engine failed: {type(err).__name__}")
+        )
+        return _problem(problem, 503 if connecting else 500)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -186,13 +247,13 @@ def create_app(
     async def open_coe(opening: CoeOpening, who: Person) -> Started:
         """Open a Correction of Error (C1); the token's person opens it."""
         temporal = await client()
-        fields = opening.model_dump(exclude_none=True) | {"opened_by": who}
+        fields = opening.model_dump(mode="json", exclude_none=True) | {"opened_by": who}
         workflow_id = await cases.open_coe(temporal, fields, task_queue)
         return Started(
             workflow_id=workflow_id, status=await cases.wait_until_open(temporal, workflow_id)
         )
 
-    @app.post("/v1/cases/{case}/decisions", tags=["commands"])
+    @app.post("/v1/cases/{case:path}/decisions", tags=["commands"])
     async def decide(case: str, request: DecisionRequest, who: Person) -> CommandResult:
         """Fire a trigger as the token's person; refused with the CLI's error types."""
         decision = _command(
@@ -205,7 +266,7 @@ def create_app(
         )
         return await cases.decide(await client(), cases.workflow_id_for(case), decision)
 
-    @app.post("/v1/cases/{case}/artefacts", tags=["commands"])
+    @app.post("/v1/cases/{case:path}/artefacts", tags=["commands"])
     async def submit(case: str, request: ArtefactRequest, who: Person) -> CommandResult:
         submission = _command(
             ArtefactSubmission,
@@ -217,17 +278,18 @@ def create_app(
         )
         return await cases.submit(await client(), cases.workflow_id_for(case), submission)
 
-    @app.get("/v1/cases/{case}", tags=["read"])
-    async def status(case: str, who: Person) -> CaseStatus:
-        return await cases.status(await client(), cases.workflow_id_for(case))
-
-    @app.get("/v1/cases/{case}/blockers", tags=["read"])
+    @app.get("/v1/cases/{case:path}/blockers", tags=["read"])
     async def blockers(case: str, who: Person) -> list[BlockerView]:
         return (await cases.status(await client(), cases.workflow_id_for(case))).blockers
 
-    @app.get("/v1/cases/{case}/audit", tags=["read"])
+    @app.get("/v1/cases/{case:path}/audit", tags=["read"])
     async def audit(case: str, who: Person) -> list[AuditEntry]:
         return await cases.audit_log(await client(), cases.workflow_id_for(case))
+
+    @app.get("/v1/cases/{case:path}", tags=["read"])
+    async def status(case: str, who: Person) -> CaseStatus:
+        """(Declared after /blockers and /audit: a workflow id may hold a slash.)"""
+        return await cases.status(await client(), cases.workflow_id_for(case))
 
     @app.get("/v1/services", tags=["read"])
     async def services(who: Person) -> list[views.ServiceRow]:
@@ -252,7 +314,7 @@ def _status(err: OsomError) -> int:
     for kind in type(err).__mro__:
         if kind in STATUS_FOR:
             return STATUS_FOR[kind]
-    return 500 if type(err) is OsomError else 400
+    return 502 if type(err) is OsomError else 400
 
 
 def _problem(err: OsomError, status: int) -> JSONResponse:

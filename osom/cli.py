@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
@@ -175,11 +176,11 @@ def dev(
     settings = Settings.from_env()
     data_dir = (data_dir or settings.data_dir).resolve()
     server = DevServer(db_file=data_dir / "temporal.db", port=port, ui_port=ui_port)
-    busy = server.busy_ports()
+    busy = server.busy_ports() + ([api_port] if not _port_free(api_port) else [])
     if busy:
         typer.secho(
             f"error: port(s) {', '.join(map(str, busy))} already in use — is `make dev` already "
-            "running? Stop it, or pick others with --port and --ui-port.",
+            "running? Stop it, or pick others with --port, --ui-port and --api-port.",
             err=True,
             fg="red",
         )
@@ -216,14 +217,30 @@ def dev(
         loop.close()
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:
     import uvicorn
 
     from osom.api import create_app
     from osom.tokens import TokenBook
 
+    connection = asyncio.Lock()
+    shared: list[Client] = [client] if client else []
+
     async def connected() -> Client:
-        return client or await connect()
+        """One Temporal connection for every request, opened at the first."""
+        async with connection:
+            if not shared:
+                shared.append(await connect())
+            return shared[0]
 
     app = create_app(
         connected,
@@ -250,12 +267,19 @@ def api(
 def api_token(
     person: Annotated[str, typer.Option(help="the directory person the token acts as")],
     label: Annotated[str, typer.Option(help="what the token is for (a form, a ticket tool)")] = "",
+    revoke: Annotated[bool, typer.Option(help="revoke every token of the person instead")] = False,
 ) -> None:
     """Issue a bearer token for the HTTP API; it is printed once, only its hash is kept."""
     from activities.directory import load_directory
     from osom.tokens import TokenBook
 
     settings = Settings.from_env()
+    if revoke:
+        book = TokenBook.load(settings.api_tokens)
+        count = book.revoke(person)
+        book.save(settings.api_tokens)
+        typer.echo(f"revoked {count} token(s) of {person}")
+        return
     try:
         load_directory(settings.directory_path).person(person)
     except OsomError as err:

@@ -48,6 +48,12 @@ class TokenBook(BaseModel):
                 found = issued.person
         return found
 
+    def revoke(self, person: str) -> int:
+        """Drop every token of ``person``; how many there were."""
+        before = len(self.tokens)
+        self.tokens = [t for t in self.tokens if t.person != person]
+        return before - len(self.tokens)
+
     def issue(self, person: str, label: str = "") -> str:
         """A new token for ``person``; only its hash is kept."""
         token = "osom_" + secrets.token_urlsafe(32)

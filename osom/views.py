@@ -60,14 +60,33 @@ async def inbox(client: Client, person: str, progress: Progress = _quiet) -> lis
     ids = [execution.id async for execution in client.list_workflows(query)]
     statuses = await _statuses(client, ids, progress)
     items = [_inbox_item(status, person) for status in statuses]
+    answered = {s.workflow_id for s in statuses}
+    items += [_unanswered(workflow_id) for workflow_id in ids if workflow_id not in answered]
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(items, key=lambda i: (i.deadline or far, i.case_id))
+
+
+def _unanswered(workflow_id: str) -> InboxItem:
+    """A case visibility lists for the person but that did not answer (no worker running?)."""
+    return InboxItem(
+        workflow_id=workflow_id,
+        case_id=workflow_id.split("/", 1)[-1],
+        process="?",
+        title=workflow_id,
+        state="?",
+        deadline=None,
+        overdue=False,
+        needs=["the case did not answer: is a worker running?"],
+        commands=[f"osom status {workflow_id}"],
+    )
 
 
 def _inbox_item(status: CaseStatus, person: str) -> InboxItem:
     needs: list[str] = []
     commands: list[str] = []
     for blocker in status.blockers:
+        if person not in blocker.people:
+            continue
         if blocker.missing:
             needs += [f"{blocker.id} {blocker.trigger}: {m}" for m in blocker.missing]
         else:
@@ -104,7 +123,7 @@ async def services(client: Client, progress: Progress = _quiet) -> list[ServiceR
 
 
 async def _overdue_by_service(client: Client) -> dict[str, int]:
-    query = f"{PROCESS.name} = 'coe' AND {OVERDUE_ACTIONS.name} > 0"
+    query = f"{PROCESS.name} = 'coe' AND {OVERDUE_ACTIONS.name} > 0 AND ExecutionStatus = 'Running'"
     counts: dict[str, int] = {}
     async for execution in client.list_workflows(query):
         attributes = execution.typed_search_attributes

@@ -38,7 +38,12 @@ def case_status(
         awaiting=list(dict.fromkeys(awaiting)),
         blockers=[
             BlockerView(
-                id=b.id, trigger=b.trigger, description=b.description, who=b.who, missing=b.missing
+                id=b.id,
+                trigger=b.trigger,
+                description=b.description,
+                who=b.who,
+                missing=b.missing,
+                people=people_holding(case, b.permits),
             )
             for b in blockers
         ],

@@ -212,3 +212,38 @@ async def test_seeded_cases_show_in_the_inbox_and_the_service_network(osom: Osom
         ("inbox", "--as", "P-012", "--json"),
         lambda items: "COE-SEED-2" in {i["case_id"] for i in items},
     )
+
+
+async def test_the_token_is_checked_before_the_body_and_bodies_say_their_length(
+    api: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    url = "/v1/cases/COE-API-1/decisions"
+    json_type = {"content-type": "application/json"}
+    problem(await api.post(url, content=b"{not json", headers=json_type), 401, "Unauthenticated")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"trigger": '
+        yield b'"coe_published"}'
+
+    streamed = await api.post(url, content=chunks(), headers=auth(tokens["P-011"]) | json_type)
+    body = problem(streamed, 411, "InvalidArtefact")
+    assert "Content-Length" in body["detail"]
+    # A workflow id (with its slash) reaches the case as well as its business key does.
+    by_id = await api.get("/v1/cases/coe/COE-API-1/audit", headers=auth(tokens["P-011"]))
+    assert by_id.status_code == 200, by_id.text
+
+
+async def test_an_unreachable_temporal_is_a_problem_too(
+    e2e_root: Path, tokens: dict[str, str]
+) -> None:
+    from osom.client import connect
+
+    async def nowhere() -> Any:
+        return await connect("127.0.0.1:9")  # nothing listens on the discard port
+
+    app = create_app(nowhere, lambda: TokenBook.load(e2e_root / "api-tokens.yaml"), TASK_QUEUE)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://osom") as http:
+        answer = await http.get("/v1/cases/COE-API-1", headers=auth(tokens["P-011"]))
+    body = problem(answer, 503, "NoAnswer")
+    assert "cannot reach Temporal" in body["detail"]

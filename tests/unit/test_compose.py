@@ -271,7 +271,7 @@ def test_api_is_this_image_serving_osom_api_with_tokens_on_the_shared_volume() -
     assert env["OSOM_API_TOKENS"].startswith("/data/")
     assert "osom-data:/data" in api["volumes"]
     assert api["depends_on"][ADMIN_JOB]["condition"] == "service_completed_successfully"
-    assert "8000:8000" in api["ports"]
+    assert api["ports"] == ["127.0.0.1:8000:8000"]  # for a TLS proxy on the host only
 
 
 def test_worker_keeps_its_data_on_a_named_volume() -> None:
