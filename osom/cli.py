@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
@@ -30,7 +29,7 @@ from models.contract import BudgetAllocation, ServiceContract
 from models.errors import NoAnswer, OsomError, invalid
 from osom import cases
 from osom.client import connect
-from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
+from osom.devserver import DevServer, ensure_search_attributes, listened_on, wait_for_server
 from osom.documents import load_document
 from osom.logging import configure_logging
 from osom.review_schedule import ensure_review_schedule, start_session_now
@@ -176,7 +175,7 @@ def dev(
     settings = Settings.from_env()
     data_dir = (data_dir or settings.data_dir).resolve()
     server = DevServer(db_file=data_dir / "temporal.db", port=port, ui_port=ui_port)
-    busy = server.busy_ports() + ([api_port] if not _port_free(api_port) else [])
+    busy = server.busy_ports() + ([api_port] if listened_on("127.0.0.1", api_port) else [])
     if busy:
         typer.secho(
             f"error: port(s) {', '.join(map(str, busy))} already in use — is `make dev` already "
@@ -215,15 +214,6 @@ def dev(
         process.terminate()
         process.wait(timeout=30)
         loop.close()
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:

@@ -56,12 +56,7 @@ class DevServer:
 
     def busy_ports(self) -> list[int]:
         """Ports this server needs that something else already listens on."""
-        busy = []
-        for port in self.ports:
-            with socket.socket() as probe:
-                if probe.connect_ex((self.ip, port)) == 0:
-                    busy.append(port)
-        return busy
+        return [port for port in self.ports if listened_on(self.ip, port)]
 
     def command(self) -> list[str]:
         return [
@@ -121,3 +116,9 @@ async def ensure_search_attributes(client: Client) -> list[str]:
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+def listened_on(ip: str, port: int) -> bool:
+    """Whether something already accepts connections on ``ip:port``."""
+    with socket.socket() as probe:
+        return probe.connect_ex((ip, port)) == 0
