@@ -12,6 +12,7 @@ import pytest
 
 from models.coe import ReviewDraw
 from models.errors import (
+    ArtefactConflict,
     ArtefactsMissing,
     GuardFailed,
     IllegalTransition,
@@ -239,6 +240,15 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
             "minutes_recorded", "P-001", data={"items": [mine | {"outcome": "reviewed"}]}
         ),
     )
+    # The minutes are stored before any CoE moves: a store that refuses them moves nothing.
+    taken = engine.settings.artefact_root / session.workflow_id / "review_minutes" / "v1.json"
+    taken.parent.mkdir(parents=True)
+    taken.write_text('{"not": "these minutes"}')
+    before = (await session.status(), await session.audit_log(), await coe.status())
+    with pytest.raises(ArtefactConflict):  # found by the handler: its store attempt is history
+        await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
+    assert (await session.status(), await session.audit_log(), await coe.status()) == before
+    taken.unlink()
     await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
     back = await coe.until(lambda s: s.state == "PUBLISHED", "deferred back to the pool")
     assert "Review" not in back.facts

@@ -138,8 +138,11 @@ COE_REVIEW = ProcessDefinition[Case](
     effects={
         "notify_chairs": Effect[Case]("tell the Executive and the review chairs", _chairs),
         "draw_pinned": Effect[Case]("draw the pinned CoE (C5 in its own case)"),
-        "apply_minutes": Effect[Case]("move each CoE as minuted (C6, C7 or C8 in its case)"),
-        "store_minutes": Effect[Case]("store the minutes", after_move=True),
+        "store_minutes": Effect[Case]("store the minutes as recorded"),
+        "apply_minutes": Effect[Case](
+            "move each CoE as minuted (C6, C7 or C8 in its case), store what each answered",
+            after_move=True,
+        ),
         "return_items": Effect[Case]("put the drawn CoEs back in the pool (C6 in each case)"),
     },
     transitions=(
@@ -196,7 +199,7 @@ COE_REVIEW = ProcessDefinition[Case](
             "Per CoE: reviewed (with outputs), deferred, or further discussion",
             guards=(EVERY_ITEM_ONCE, OUTPUTS_FOR_REVIEWED),
             data=Minutes,
-            effects=("apply_minutes", "store_minutes", "notify_chairs"),
+            effects=("store_minutes", "apply_minutes", "notify_chairs"),
         ),
         TransitionSpec[Case](
             "R5",

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         TRIGGER_FOR_OUTCOME,
         CaseMessage,
         DrawnItem,
+        ItemOutcome,
         ItemRecord,
         MessageAnswer,
         Minutes,
@@ -169,32 +170,23 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
 
     # -- after the session --------------------------------------------------------------------
 
-    async def _apply_minutes(self, actor: str, data: object) -> None:
-        """C6, C7 or C8 in each drawn CoE, as the chair who recorded the minutes. A CoE that
-        refuses (say, an operator ended it) is noted in the minutes; the others still move."""
+    async def _store_minutes(self, actor: str, data: object) -> ArtefactRef:
+        """R4, before anything moves: the minutes as the chair recorded them (v1). If the store
+        refuses, the session stays HELD and no CoE has moved."""
         assert isinstance(data, Minutes)
-        case = self._ready().case
-        await self._return_unconfirmed(actor)
-        records = []
-        for minute in data.items:
-            item = case.drawn(minute.coe_id)
-            assert item is not None  # the guard checked every minute is for a drawn CoE
-            outcome = ReviewOutcome(
-                session_id=case.session_id, outputs=minute.outputs, notes=minute.notes
+        engine = self._ready()
+        case = engine.case
+        records = [
+            ItemRecord(
+                coe_id=minute.coe_id,
+                outcome=minute.outcome,
+                outputs=minute.outputs,
+                notes=minute.notes,
+                applied=False,
+                message="recorded; not applied yet",
             )
-            answer = await self._decide(
-                item, TRIGGER_FOR_OUTCOME[minute.outcome], actor, outcome.model_dump(mode="json")
-            )
-            records.append(
-                ItemRecord(
-                    coe_id=minute.coe_id,
-                    outcome=minute.outcome,
-                    outputs=minute.outputs,
-                    notes=minute.notes,
-                    applied=answer.accepted,
-                    message=answer.message,
-                )
-            )
+            for minute in data.items
+        ]
         case.minutes = MinutesRecord(
             session_id=case.session_id,
             meeting_at=case.meeting_at,
@@ -203,12 +195,44 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             items=records,
             recorded_at=workflow.now(),
         )
+        return await self._store_version(1)
 
-    async def _store_minutes(self, actor: str, data: object) -> ArtefactRef:
+    async def _apply_minutes(self, actor: str, data: object) -> ArtefactRef | None:
+        """C6, C7 or C8 in each drawn CoE, as the chair who recorded the minutes, then the
+        minutes again with what each CoE answered (v2). A CoE that refuses (say, an operator
+        ended it) is noted; the others still move. Nothing here fails the move: the CoEs have
+        moved already."""
+        assert isinstance(data, Minutes)
         engine = self._ready()
         case = engine.case
         assert case.minutes is not None
-        ref = await engine.store(workflow.info().workflow_id, "review_minutes", 1, case.minutes)
+        await self._return_unconfirmed(actor)
+        records = []
+        for record in case.minutes.items:
+            item = case.drawn(record.coe_id)
+            assert item is not None  # the guard checked every minute is for a drawn CoE
+            outcome = ReviewOutcome(
+                session_id=case.session_id, outputs=record.outputs, notes=record.notes
+            )
+            trigger = TRIGGER_FOR_OUTCOME[ItemOutcome(record.outcome)]
+            answer = await self._decide(item, trigger, actor, outcome.model_dump(mode="json"))
+            records.append(
+                record.model_copy(update={"applied": answer.accepted, "message": answer.message})
+            )
+        case.minutes = case.minutes.model_copy(update={"items": records})
+        try:
+            return await self._store_version(2)
+        except OsomError as err:  # v1 stays; the session's audit log has the outcome
+            workflow.logger.warning("review.minutes_v2_not_stored", extra={"error": err.message})
+            return None
+
+    async def _store_version(self, version: int) -> ArtefactRef:
+        engine = self._ready()
+        case = engine.case
+        assert case.minutes is not None
+        ref = await engine.store(
+            workflow.info().workflow_id, "review_minutes", version, case.minutes
+        )
         case.artefacts["review_minutes"] = ref
         return ref
 
