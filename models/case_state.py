@@ -61,6 +61,12 @@ class CaseState(BaseModel):
     # Who sends it (for rules about one person's items, such as their own corrective action).
     acting_person: str | None = Field(default=None, exclude=True)
 
+    def now(self) -> datetime:
+        """The moment the command being checked (or the status being drawn) is at: what rules
+        about dates compare with. Set by the engine, never by a process."""
+        assert self.as_of is not None, "the engine sets as_of before checking a command"
+        return self.as_of
+
     def artefact_versions(self) -> dict[str, int]:
         return {kind: ref.version for kind, ref in self.artefacts.items()}
 
@@ -99,6 +105,11 @@ class CaseState(BaseModel):
         """What single people must do in this case apart from its moves (say, the owner of a
         corrective action that is due soon or overdue), by person."""
         return {}
+
+    @property
+    def open_action_count(self) -> int | None:
+        """Corrective actions still open, for processes that track them."""
+        return None
 
     @property
     def overdue_action_count(self) -> int | None:

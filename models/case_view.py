@@ -46,6 +46,9 @@ class CaseStatus(BaseModel):
     facts: dict[str, str] = {}
     next_assessment_due: datetime | None = None
     depends_on: list[str] = []
+    open_actions: int | None = Field(
+        default=None, description="open corrective actions (a CoE's own, or a service's)"
+    )
     overdue_actions: int | None = Field(
         default=None, description="open corrective actions past their due date (CoEs only)"
     )

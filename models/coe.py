@@ -43,30 +43,38 @@ class Severity(StrEnum):
     SEV4 = "SEV4"
 
 
-class CoeInput(_Strict):
-    """C1: what opens a CoE. Any system that can start a Temporal workflow (an incident tool,
-    the CLI) sends this; ``opened_by`` is the person it acts for (the service's Service Manager
-    or a team member on their behalf). User impact is not required: near misses count."""
+class CoeReport(_Strict):
+    """A problem in a service as any system reports it (C1): the service, the problem, when it
+    was detected and mitigated. User impact is not required: near misses count. Without a
+    ``coe_id`` the next free COE-<year>-<nnn> is taken."""
 
-    coe_id: CoeId
+    coe_id: CoeId | None = None
     service_id: ServiceId
     problem: Annotated[str, Field(min_length=1, max_length=2_000)]
     detected_at: AwareDatetime
     mitigated_at: AwareDatetime
-    opened_by: PersonId
     users_impacted: int | None = Field(default=None, ge=0)
     severity: Severity | None = None
     linked_services: tuple[ServiceId, ...] = ()
     related_items: tuple[Line, ...] = ()
-    # Pinned for a case started without the worker's files (tests, replays).
-    policy: Policy | None = None
-    directory: Directory | None = None
 
     @model_validator(mode="after")
-    def _mitigated_after_detected(self) -> CoeInput:
+    def _mitigated_after_detected(self) -> CoeReport:
         if self.mitigated_at < self.detected_at:
             raise ValueError("mitigated_at is before detected_at")
         return self
+
+
+class CoeInput(CoeReport):
+    """What opens a CoE's workflow: the report with its id, and ``opened_by``, the person it
+    acts for (the service's Service Manager or a team member on their behalf). Any system that
+    can start a Temporal workflow (an incident tool, the CLI) sends this."""
+
+    coe_id: CoeId
+    opened_by: PersonId
+    # Pinned for a case started without the worker's files (tests, replays).
+    policy: Policy | None = None
+    directory: Directory | None = None
 
 
 # -- the document -------------------------------------------------------------------------------
@@ -290,9 +298,20 @@ class ActionsRegister(BaseModel):
     version: int
     at: datetime
     actions: list[CorrectiveAction]
+    counts: bool = Field(description="whether its open actions hold the service (not voided)")
+    ended: bool = Field(description="whether the CoE's case has ended (takes no messages)")
 
     def open_actions(self) -> list[CorrectiveAction]:
-        return [a for a in self.actions if a.is_open]
+        """What holds the service's gates: the open actions, unless the CoE does not count."""
+        return [a for a in self.actions if a.is_open] if self.counts else []
+
+
+class CoeSeen(BaseModel):
+    """What a service's lifecycle keeps of one of its CoEs, from its newest stored register."""
+
+    register_version: int
+    ended: bool = False
+    open_actions: list[CorrectiveAction] = Field(default_factory=list)
 
 
 class CoeActionsNotice(BaseModel):
@@ -470,6 +489,10 @@ class CoeCase(CaseState):
 
     def overdue_actions(self) -> list[CorrectiveAction]:
         return [a for a in self.open_actions() if a.overdue]
+
+    @property
+    def open_action_count(self) -> int | None:
+        return len(self.open_actions())
 
     @property
     def overdue_action_count(self) -> int | None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.assessment import AssessmentId, ReportSummary, Verdict, assessment_number
 from models.calendar import add_months
 from models.case_state import CaseState
-from models.coe import CorrectiveAction
+from models.coe import CoeSeen
 from models.commands import ArtefactRef
 from models.contract import (
     BudgetAllocation,
@@ -180,13 +180,8 @@ class LifecycleCase(CaseState):
     metric_misses: int = 0
     mandates: list[Mandate] = Field(default_factory=list)
     runs: int = 1
-    # Open corrective actions of this service's CoEs (from their stored registers), by CoE id,
-    # and the newest register version taken in from each.
-    corrective_actions: dict[str, list[CorrectiveAction]] = Field(default_factory=dict)
-    coe_registers: dict[str, int] = Field(default_factory=dict)
-    # CoEs that have ended (closed for good, or voided): no longer told of contract changes.
-    coes_ended: list[str] = Field(default_factory=list)
-    # Actions already announced as holding the gates ("COE-id/A-n/due"), so each is told once.
+    # This service's CoEs as their newest stored registers say (open actions, ended or not).
+    coes: dict[str, CoeSeen] = Field(default_factory=dict)
     gate_holds: list[str] = Field(default_factory=list)
 
     @property
@@ -237,6 +232,10 @@ class LifecycleCase(CaseState):
         return [m.id for m in self.contract.metrics if m.kind == MeasureKind.CONTRACT]
 
     @property
+    def open_action_count(self) -> int | None:
+        return sum(len(seen.open_actions) for seen in self.coes.values())
+
+    @property
     def next_assessment_due(self) -> datetime | None:
         """When a live service is next reassessed: N months after the last assessment (or going
         live), sooner after a NOT_MET (DOMAIN §9.1 T_LIVE_REASSESS)."""
@@ -274,10 +273,10 @@ class LifecycleCase(CaseState):
             facts["Last assessed"] = f"{self.last_assessed_at:%Y-%m-%d} ({self.last_live_result})"
         if self.onboarded_existing:
             facts["Onboarded"] = "existing service (L2)"
-        if self.corrective_actions:
+        if self.open_action_count:
             facts["Open corrective actions"] = "; ".join(
                 f"{coe_id} {a.id} due {a.due}"
-                for coe_id, actions in sorted(self.corrective_actions.items())
-                for a in actions
+                for coe_id, seen in sorted(self.coes.items())
+                for a in seen.open_actions
             )
         return facts

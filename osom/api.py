@@ -18,14 +18,14 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.audit import AuditEntry
 from models.case_view import BlockerView, CaseStatus
-from models.coe import CoeId, Severity
+from models.coe import CoeReport
 from models.commands import ArtefactSubmission, CommandResult, Decision, DecisionId, Reason
 from models.errors import (
     ArtefactConflict,
@@ -44,7 +44,6 @@ from models.errors import (
     UnknownCase,
     invalid,
 )
-from models.people import ServiceId
 from models.proposal import Proposal
 from osom import cases, views
 from osom.tokens import TokenBook
@@ -90,23 +89,6 @@ class ArtefactRequest(BaseModel):
     content: dict[str, Any]
     reason: Reason | None = None
     decision_id: DecisionId | None = None
-
-
-class CoeOpening(BaseModel):
-    """C1 from an incident tool or a form: the fields of ``CoeInput`` but ``opened_by`` (the
-    token's person) and the pinned directory and policy (the worker's)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    service_id: ServiceId
-    problem: Annotated[str, Field(min_length=1, max_length=2_000)]
-    detected_at: AwareDatetime
-    mitigated_at: AwareDatetime
-    coe_id: CoeId | None = Field(default=None, description="default: the next COE-<year>-<nnn>")
-    users_impacted: int | None = Field(default=None, ge=0)
-    severity: Severity | None = None
-    linked_services: list[ServiceId] = Field(default_factory=list)
-    related_items: list[str] = Field(default_factory=list)
 
 
 BEARER = HTTPBearer(auto_error=False, description="a token from `osom api-token`")
@@ -244,7 +226,7 @@ def create_app(
         )
 
     @app.post("/v1/coes", status_code=201, tags=["start"])
-    async def open_coe(opening: CoeOpening, who: Person) -> Started:
+    async def open_coe(opening: CoeReport, who: Person) -> Started:
         """Open a Correction of Error (C1); the token's person opens it."""
         temporal = await client()
         fields = opening.model_dump(mode="json", exclude_none=True) | {"opened_by": who}

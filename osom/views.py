@@ -135,14 +135,13 @@ async def _overdue_by_service(client: Client) -> dict[str, int]:
 
 def _service_row(status: CaseStatus, overdue: dict[str, int]) -> ServiceRow:
     service_id = status.service_id or status.case_id
-    open_actions = status.facts.get("Open corrective actions", "")
     return ServiceRow(
         service_id=service_id,
         name=status.title.removeprefix(f"{service_id} "),
         phase=status.state,
         service_manager=status.facts.get("Service Manager", ""),
         next_assessment_due=status.next_assessment_due,
-        open_corrective_actions=len(open_actions.split("; ")) if open_actions else 0,
+        open_corrective_actions=status.open_actions or 0,
         overdue_corrective_actions=overdue.get(service_id, 0),
         blocked_by=[m for b in status.blockers for m in b.missing],
     )

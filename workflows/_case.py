@@ -10,12 +10,12 @@ and the Web UI's current details. Runs only inside a workflow.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.people import ActingAs, Directory, Permit, Role
     from workflows import _clock, _deadlines, _view, _visibility
+    from workflows._activity import call
     from workflows._definition import ProcessDefinition, TransitionSpec
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
@@ -65,10 +66,6 @@ SYSTEM = ActingAs(person="SYSTEM", role="SYSTEM")
 # What a timer waits for: the name of the clock (or item), when, and which kind of event.
 TimerEvent = tuple[str, datetime, str]
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Bounded retries: a handler waiting on an activity holds the case lock, so a broken store or
-# directory must end in a refusal, not an endless retry.
-BOUNDED_RETRY = RetryPolicy(maximum_attempts=5)
 # Refused signals are recorded up to this many; past it they are only counted, so a sender
 # retrying a bad signal forever cannot grow the history without bound.
 MAX_RECORDED_REFUSALS = 100
@@ -106,10 +103,23 @@ class CaseEngine(Generic[CaseT]):
     def validate(self, cmd: Command, check: Callable[[Command], object]) -> None:
         """For update validators: refuse before anything reaches history (a repeat passes)."""
         try:
-            if self.replayed(cmd) is None:
-                check(cmd)
+            with self._looking():
+                if self.replayed(cmd) is None:
+                    check(cmd)
         except OsomError as err:
             raise refusal(err) from err
+
+    @contextmanager
+    def _looking(self) -> Iterator[None]:
+        """Validators and queries check the case as of their own moment, then leave the
+        moment and the sender as a command being applied meanwhile had set them: they run
+        between its steps, and on replay they do not run at all."""
+        case = self.case
+        saved = (case.as_of, case.acting_role, case.acting_person)
+        try:
+            yield
+        finally:
+            case.as_of, case.acting_role, case.acting_person = saved
 
     async def handle(
         self, cmd: Command, apply: Callable[[Command], Awaitable[CommandResult]]
@@ -436,8 +446,6 @@ class CaseEngine(Generic[CaseT]):
         current = self.case.artefacts.get(cmd.kind)
         version = current.version + 1 if current else 1
         ref = await self.store(workflow.info().workflow_id, cmd.kind, version, checked.data)
-        # A validator may have run while the store was written: the time is taken afresh.
-        self.case.as_of = workflow.now()
         spec.record(self.case, checked.data, cmd.actor)
         self.case.artefacts[cmd.kind] = ref
         state = self.case.state
@@ -451,12 +459,8 @@ class CaseEngine(Generic[CaseT]):
             return earlier
         checked = self.check_reload(cmd)
         try:
-            self.case.directory = await workflow.execute_activity(
-                "load_directory",
-                result_type=Directory,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary="reload the directory of people",
+            self.case.directory = await call(
+                "load_directory", result_type=Directory, summary="reload the directory of people"
             )
         except ActivityError as err:
             raise DirectoryUnavailable(
@@ -500,12 +504,10 @@ class CaseEngine(Generic[CaseT]):
             case_id=case_id, kind=kind, version=version, content=artefact.model_dump(mode="json")
         )
         try:
-            ref: ArtefactRef = await workflow.execute_activity(
+            ref = await call(
                 "store_artefact",
                 request,
                 result_type=ArtefactRef,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
                 summary=f"store {kind} v{version}",
             )
         except ActivityError as err:
@@ -519,14 +521,7 @@ class CaseEngine(Generic[CaseT]):
         """A stored artefact version read back (its sha256 checked) as ``model``; None if it
         cannot be read or is not one. Other cases' messages are trusted only this way."""
         try:
-            content = await workflow.execute_activity(
-                "read_artefact",
-                ref,
-                result_type=dict,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
-                summary=summary,
-            )
+            content = await call("read_artefact", ref, result_type=dict, summary=summary)
             return model.model_validate(content)
         except (ActivityError, ValidationError) as err:
             workflow.logger.warning(
@@ -735,10 +730,14 @@ class CaseEngine(Generic[CaseT]):
         self.publish_status()
 
     def status(self) -> CaseStatus:
-        self.case.as_of = workflow.now()  # conditions such as "the date has come" read it
-        return _view.case_status(
-            self.definition, self.case, workflow.info().workflow_id, self.machine.legal_triggers()
-        )
+        with self._looking():
+            self.case.as_of = workflow.now()  # conditions such as "the date has come" read it
+            return _view.case_status(
+                self.definition,
+                self.case,
+                workflow.info().workflow_id,
+                self.machine.legal_triggers(),
+            )
 
     def publish_status(self) -> None:
         """Mirror the case into its search attributes and the Web UI's current details."""

@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from models.case_view import BlockerView, CaseStatus
     from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
     from models.errors import CaseClosed, DirectoryUnavailable, OsomError
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, CaseEngine
+    from workflows._activity import call
+    from workflows._case import CaseEngine
     from workflows._definition import ProcessDefinition
     from workflows._errors import refusal
 
@@ -148,11 +149,9 @@ class CaseWorkflow(Generic[CaseT]):
         """The directory and policy the worker serves, for a case started without them; a
         broken file refuses the case at once (the activity does not retry it)."""
         try:
-            context: CaseContext = await workflow.execute_activity(
+            context = await call(
                 "load_case_context",
                 result_type=CaseContext,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
                 summary="load the directory and the policy in force",
             )
         except ActivityError as err:

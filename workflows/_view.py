@@ -53,6 +53,7 @@ def case_status(
         facts=case.facts(),
         next_assessment_due=case.next_assessment_due,
         depends_on=case.depends_on,
+        open_actions=case.open_action_count,
         overdue_actions=case.overdue_action_count,
         personal=personal,
         artefacts=dict(case.artefacts),

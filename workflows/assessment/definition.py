@@ -42,11 +42,6 @@ SERVICE_MANAGER = Permit(role=CaseRole.SERVICE_MANAGER)
 ORGANISERS = (EXEC, PANEL_ETM)
 
 
-def _now(case: Case) -> datetime:
-    assert case.as_of is not None, "the engine sets as_of before checking a command"
-    return case.as_of
-
-
 # -- guards ---------------------------------------------------------------------------------------
 
 
@@ -68,7 +63,7 @@ def _panel_is_independent(case: Case, data: Any) -> list[str]:
 
 def _date_ahead(case: Case, data: Any) -> list[str]:
     assert isinstance(data, AssessmentSchedule | Reschedule)
-    if data.date <= _now(case):
+    if data.date <= case.now():
         return [f"the date {data.date:%Y-%m-%d %H:%M} is not in the future"]
     return []
 
@@ -77,7 +72,7 @@ def _agenda_in_time(case: Case, data: Any) -> list[str]:
     assert case.schedule is not None
     lead_wd = case.policy.assessment.agenda_lead_wd
     latest = add_working_days(case.schedule.date, -lead_wd)
-    if _now(case) > latest:
+    if case.now() > latest:
         return [
             f"the agenda must go out at least {lead_wd} working days before the assessment "
             f"({case.schedule.date:%Y-%m-%d}); reschedule first (assessment_rescheduled)"
@@ -99,7 +94,7 @@ def _criteria_from_the_executive(case: Case, data: Any) -> list[str]:
 
 def _date_reached(case: Case) -> list[str]:
     assert case.schedule is not None
-    if _now(case) < case.schedule.date:
+    if case.now() < case.schedule.date:
         return [f"the assessment is scheduled for {case.schedule.date:%Y-%m-%d %H:%M:%S} UTC"]
     return []
 
@@ -192,7 +187,7 @@ def _record_agenda(case: Case, data: Any, actor: str) -> None:
 
 
 def _record_held(case: Case, data: Any, actor: str) -> None:
-    case.held_at = case.as_of
+    case.held_at = case.now()
 
 
 def _record_decisions(case: Case, data: Any, actor: str) -> None:

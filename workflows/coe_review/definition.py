@@ -43,13 +43,8 @@ class PinnedItem(BaseModel):
     coe_id: str = Field(pattern=r"^COE-[A-Z0-9][A-Z0-9-]{0,40}$")
 
 
-def _now(case: Case) -> datetime:
-    assert case.as_of is not None, "the engine sets as_of before checking a command"
-    return case.as_of
-
-
 def _meeting_time_reached(case: Case) -> list[str]:
-    if _now(case) < case.meeting_at:
+    if case.now() < case.meeting_at:
         return [f"the session is at {case.meeting_at:%Y-%m-%d %H:%M} UTC"]
     return []
 

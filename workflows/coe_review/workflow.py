@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import GuardFailed, OsomError
     from models.people import ActingAs, Directory
     from models.policy import Policy
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine
+    from workflows._activity import ACTIVITY_TIMEOUT, call
+    from workflows._case import SYSTEM, CaseEngine
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow
     from workflows.coe_review.definition import COE_REVIEW, Agenda, PinnedItem
@@ -120,12 +121,10 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
     async def _pool(self) -> list[PoolEntry]:
         case = self._ready().case
         try:
-            pool: list[PoolEntry] = await workflow.execute_activity(
+            pool = await call(
                 "review_pool",
                 PoolQuery(services=case.services),
                 result_type=list[PoolEntry],
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
                 summary="list the published CoEs waiting for review",
             )
         except ActivityError as err:
@@ -276,13 +275,13 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         self, workflow_id: str, update: str, payload: dict[str, object]
     ) -> MessageAnswer:
         try:
-            answer: MessageAnswer = await workflow.execute_activity(
+            # An update waits for the other case's lock: give it longer than a file write.
+            answer = await call(
                 "send_to_case",
                 CaseMessage(workflow_id=workflow_id, update=update, payload=payload),
                 result_type=MessageAnswer,
-                start_to_close_timeout=ACTIVITY_TIMEOUT * 2,
-                retry_policy=BOUNDED_RETRY,
                 summary=f"{update} to {workflow_id}",
+                start_to_close=ACTIVITY_TIMEOUT * 2,
             )
         except ActivityError as err:
             return MessageAnswer(accepted=False, message=f"no answer: {err.cause}")

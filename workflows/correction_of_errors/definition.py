@@ -61,11 +61,6 @@ PUBLISHED_STATES = ("PUBLISHED", "SELECTED_FOR_REVIEW", "FURTHER_DISCUSSION", "R
 ACTION_STATES = ("DRAFT", *PUBLISHED_STATES)
 
 
-def _now(case: Case) -> datetime:
-    assert case.as_of is not None, "the engine sets as_of before checking a command"
-    return case.as_of
-
-
 # -- the document ---------------------------------------------------------------------------------
 
 
@@ -138,7 +133,7 @@ def _changed(action: CorrectiveAction, plan: ActionPlan) -> bool:
 
 def _new_action_problems(case: Case, plan: ActionPlan) -> list[str]:
     problems = _owner_problems(case, plan)
-    if plan.due < _now(case).date():
+    if plan.due < case.now().date():
         problems.append(f"{plan.id}: the due date {plan.due} is in the past")
     return problems
 
@@ -241,7 +236,7 @@ def _due_date_change_fits(case: Case, data: Any) -> list[str]:
         return []
     if data.due == action.due:
         return [f"{action.id} is already due on {action.due}"]
-    if data.due < _now(case).date():
+    if data.due < case.now().date():
         return [f"the new due date {data.due} is in the past"]
     return []
 
@@ -332,6 +327,11 @@ NOT_ITSELF = Guard[Case]("not_itself", "another CoE", _not_a_duplicate_of_itself
 # -- where accepted data lands -----------------------------------------------------------------
 
 
+def actions_count(case: Case) -> bool:
+    """A voided CoE (opened by mistake, a duplicate) holds nobody to its actions."""
+    return case.state != "VOIDED"
+
+
 def merge_actions(case: Case, plans: list[ActionPlan], from_review: bool = False) -> None:
     """New actions start OPEN; existing ones take the new wording and owner. An action left
     out of a document stays as it is: actions are cancelled, never deleted."""
@@ -339,7 +339,7 @@ def merge_actions(case: Case, plans: list[ActionPlan], from_review: bool = False
         existing = case.actions.get(plan.id)
         if existing is None:
             created = CorrectiveAction(
-                **plan.model_dump(), created_at=_now(case), from_review=from_review
+                **plan.model_dump(), created_at=case.now(), from_review=from_review
             )
             case.actions[plan.id] = _timers_reset(case, created)
         else:
@@ -364,7 +364,7 @@ def _record_document(case: Case, data: Any, actor: str) -> None:
 
 def _record_publication(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, CoePublication)
-    case.published_at = _now(case)
+    case.published_at = case.now()
     case.published_by = actor
     case.names_acknowledged = data.names_acknowledged
 
@@ -408,7 +408,7 @@ def _record_closure_request(case: Case, data: Any, actor: str) -> None:
 
 
 def _record_closed(case: Case, data: Any, actor: str) -> None:
-    case.closed_at = _now(case)
+    case.closed_at = case.now()
 
 
 def _record_reopened(case: Case, data: Any, actor: str) -> None:
@@ -429,7 +429,7 @@ def _update_action(case: Case, action_id: str, **changes: Any) -> None:
 
 
 def _record_started(case: Case, data: Any, actor: str) -> None:
-    _update_action(case, data.action_id, status=ActionStatus.IN_PROGRESS, started_at=_now(case))
+    _update_action(case, data.action_id, status=ActionStatus.IN_PROGRESS, started_at=case.now())
 
 
 def _record_completed(case: Case, data: Any, actor: str) -> None:
@@ -438,7 +438,7 @@ def _record_completed(case: Case, data: Any, actor: str) -> None:
         case,
         data.action_id,
         status=ActionStatus.DONE,
-        completed_at=_now(case),
+        completed_at=case.now(),
         evidence=data.evidence,
     )
 
@@ -454,7 +454,7 @@ def _record_due_date(case: Case, data: Any, actor: str) -> None:
     assert isinstance(data, DueDateChangeRequest)
     action = case.actions[data.action_id]
     change = DueDateChange(
-        before=action.due, after=data.due, reason=data.reason, by=actor, at=_now(case)
+        before=action.due, after=data.due, reason=data.reason, by=actor, at=case.now()
     )
     moved = action.model_copy(
         update={"due": data.due, "due_changes": [*action.due_changes, change], "overdue": False}
@@ -467,7 +467,7 @@ def _timers_reset(case: Case, action: CorrectiveAction) -> CorrectiveAction:
     whose moment has passed already is not sent late."""
     reminder = action.reminder_at(case.policy.coe.action_reminder_wd)
     return action.model_copy(
-        update={"reminded": reminder <= _now(case), "overdue": False, "escalated": False}
+        update={"reminded": reminder <= case.now(), "overdue": False, "escalated": False}
     )
 
 

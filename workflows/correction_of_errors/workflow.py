@@ -37,7 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import CaseClosed, GuardFailed, IllegalTransition, OsomError
     from models.people import Directory
     from models.policy import Policy
-    from workflows._case import ACTIVITY_TIMEOUT, BOUNDED_RETRY, SYSTEM, CaseEngine, TimerEvent
+    from workflows._activity import call
+    from workflows._case import SYSTEM, CaseEngine, TimerEvent
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow
     from workflows.correction_of_errors.actions import (
@@ -45,7 +46,7 @@ with workflow.unsafe.imports_passed_through():
         action_event,
         next_action_event,
     )
-    from workflows.correction_of_errors.definition import COE, check_opening
+    from workflows.correction_of_errors.definition import COE, actions_count, check_opening
     from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 WORKFLOW_EFFECTS = frozenset({"store_version", "archive"})
@@ -128,12 +129,10 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
     async def _service(self, service_id: str, directory: Directory) -> ServiceProfile:
         """The service as its lifecycle knows it, else as the directory does."""
         try:
-            lookup: ServiceLookup = await workflow.execute_activity(
+            lookup = await call(
                 "service_profile",
                 service_id,
                 result_type=ServiceLookup,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=BOUNDED_RETRY,
                 summary=f"look up {service_id}",
             )
         except ActivityError as err:
@@ -202,7 +201,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
                 f"({REVIEW_WORKFLOW_PREFIX}-...) drawing under its own id",
                 problems=["only a review session draws a CoE"],
             )
-        if case.state != "PUBLISHED":
+        if not self._ready().machine.is_legal("selected_for_review"):
             drawn = f" (on the agenda of {case.drawn_by.session_id})" if case.drawn_by else ""
             raise IllegalTransition(
                 f"C5 selected_for_review: {case.case_id} is {case.state}{drawn}; only a "
@@ -327,7 +326,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         has ended), and its actions."""
         engine = self._ready()
         case = engine.case
-        standing = "ended" if engine.final() else "open"
+        standing = "ended" if engine.final() else "counts" if actions_count(case) else "void"
         return standing, tuple(
             (a.id, a.status, a.due.isoformat(), a.owner) for a in case.actions.values()
         )
@@ -369,6 +368,8 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             version=version,
             at=workflow.now(),
             actions=list(case.actions.values()),
+            counts=actions_count(case),
+            ended=engine.final(),
         )
         try:
             ref = await engine.store(

@@ -74,11 +74,6 @@ LIVE_TYPES = frozenset(
 )
 
 
-def _now(case: Case) -> datetime:
-    assert case.as_of is not None, "the engine sets as_of before checking a command"
-    return case.as_of
-
-
 # -- guards on the cited report ------------------------------------------------------------------
 
 
@@ -124,8 +119,8 @@ def _corrective_actions_on_time(case: Case) -> list[str]:
         return []
     return [
         f"{coe_id} {action.label()} is more than {policy.gate_overdue_wd} working days overdue"
-        for coe_id, actions in sorted(case.corrective_actions.items())
-        for action in long_overdue(actions, _now(case), policy.gate_overdue_wd)
+        for coe_id, seen in sorted(case.coes.items())
+        for action in long_overdue(seen.open_actions, case.now(), policy.gate_overdue_wd)
     ]
 
 
@@ -140,8 +135,8 @@ def next_gate_hold(case: Case) -> tuple[str, datetime, str] | None:
         return None
     moments = [
         (action.escalation_at(policy.gate_overdue_wd), gate_hold_key(coe_id, action))
-        for coe_id, actions in case.corrective_actions.items()
-        for action in actions
+        for coe_id, seen in case.coes.items()
+        for action in seen.open_actions
         if gate_hold_key(coe_id, action) not in case.gate_holds
     ]
     if not moments:
@@ -346,7 +341,7 @@ def _new_round(phase: Stage) -> Any:
             case.discovery_target = None  # later rounds use the policy's working days
         else:
             case.alpha_round += 1
-        case.begin_round(_now(case))
+        case.begin_round(case.now())
 
     return record
 
@@ -357,7 +352,7 @@ def _record_progress(case: Case, data: Any, actor: str) -> None:
         case.budgets[target] = data.budget
     if target == Stage.ALPHA:
         case.alpha_round = 1
-    case.begin_round(_now(case))
+    case.begin_round(case.now())
 
 
 def _record_decommission(case: Case, data: Any, actor: str) -> None:
@@ -372,7 +367,7 @@ def _record_decommission(case: Case, data: Any, actor: str) -> None:
             "migration_guidance": data.migration_guidance or case.contract.migration_guidance,
         }
     )
-    case.begin_round(_now(case))
+    case.begin_round(case.now())
 
 
 def _record_alteration(case: Case, data: Any, actor: str) -> None:
@@ -399,13 +394,13 @@ def _record_budget(case: Case, data: Any, actor: str) -> None:
 
 def _record_mandate(case: Case, data: Any, actor: str) -> None:
     case.mandates.append(
-        Mandate(id=data.id, statement=data.statement, issued_by=actor, issued_at=_now(case))
+        Mandate(id=data.id, statement=data.statement, issued_by=actor, issued_at=case.now())
     )
 
 
 def _record_acknowledgement(case: Case, data: Any, actor: str) -> None:
     case.mandates = [
-        m.model_copy(update={"acknowledged_at": _now(case)}) if m.id == data.id else m
+        m.model_copy(update={"acknowledged_at": case.now()}) if m.id == data.id else m
         for m in case.mandates
     ]
 
@@ -416,7 +411,7 @@ def _record_metrics(case: Case, data: Any, actor: str) -> None:
         values = case.metric_values.setdefault(reading.measure_id, [])
         values.append(
             MetricValue(
-                period=data.period, value=reading.value, reported_at=_now(case), reported_by=actor
+                period=data.period, value=reading.value, reported_at=case.now(), reported_by=actor
             )
         )
         del values[:-KEPT_METRIC_VALUES]
@@ -426,7 +421,7 @@ def _record_metrics(case: Case, data: Any, actor: str) -> None:
 
 def _record_reassessment(case: Case, data: Any, actor: str) -> None:
     """Reports count from now on: the reassessment's, not the NOT_MET one just decided."""
-    case.begin_round(_now(case))
+    case.begin_round(case.now())
 
 
 def _record_periodic(case: Case, data: Any, actor: str) -> None:

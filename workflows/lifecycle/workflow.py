@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         COE_ACTIONS_SIGNAL,
         ActionsRegister,
         CoeActionsNotice,
+        CoeSeen,
         ServiceProfile,
         coe_workflow_id,
     )
@@ -78,8 +79,6 @@ WORKFLOW_EFFECTS = frozenset(
 MAX_RUN_EVENTS = 1_000
 # The audit entries a run carries over; older ones are archived in the artefact store.
 CARRIED_AUDIT = 50
-# A CoE in one of these states has ended: its workflow takes no more messages.
-ENDED_COE_STATES = frozenset({"VOIDED", "ARCHIVED"})
 # Assessment ids someone else's workflow has taken are skipped, this many at most.
 MAX_ID_ATTEMPTS = 5
 
@@ -317,21 +316,19 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         async with engine.lock:
             case = engine.case
             register = await self._stored_register(notice)
-            if register is None or register.version <= case.coe_registers.get(notice.coe_id, 0):
+            seen = case.coes.get(notice.coe_id)
+            if register is None or (seen is not None and register.version <= seen.register_version):
                 workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
                 return
-            case.coe_registers[notice.coe_id] = register.version
-            if register.coe_state in ENDED_COE_STATES and notice.coe_id not in case.coes_ended:
-                case.coes_ended.append(notice.coe_id)
-            still_open = register.open_actions() if register.coe_state != "VOIDED" else []
-            if still_open:
-                case.corrective_actions[notice.coe_id] = still_open
-            else:
-                case.corrective_actions.pop(notice.coe_id, None)
+            case.coes[notice.coe_id] = CoeSeen(
+                register_version=register.version,
+                ended=register.ended,
+                open_actions=register.open_actions(),
+            )
             current = {
                 gate_hold_key(coe_id, a)
-                for coe_id, actions in case.corrective_actions.items()
-                for a in actions
+                for coe_id, seen in case.coes.items()
+                for a in seen.open_actions
             }
             case.gate_holds = [key for key in case.gate_holds if key in current]
             await engine.settle()
@@ -414,9 +411,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         case = self._ready().case
         followers = [a.workflow_id for a in case.open_assessments.values()]
         followers += [
-            coe_workflow_id(coe_id)
-            for coe_id in sorted(case.coe_registers)
-            if coe_id not in case.coes_ended
+            coe_workflow_id(coe_id) for coe_id, seen in sorted(case.coes.items()) if not seen.ended
         ]
         for workflow_id in followers:
             follower = workflow.get_external_workflow_handle(workflow_id)
