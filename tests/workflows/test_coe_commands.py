@@ -23,7 +23,7 @@ from osom import cases
 from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import assert_refused_unchanged
-from tests.workflows.services import onboarded_service
+from tests.workflows.services import Service, onboarded_service
 
 
 def svc(unique: str) -> str:
@@ -318,3 +318,107 @@ async def test_a_coe_whose_session_never_minutes_it_is_flagged(engine: Engine, u
     )
     escalation = next(n for n in notes if "Review outcome" in n.subject)
     assert {"P-001", "P-004"} <= set(escalation.to)
+
+
+async def test_the_chair_pins_a_coe_and_a_cancelled_session_returns_its_coes(
+    engine: Engine, unique: str
+) -> None:
+    first = await published_coe(engine, unique, prefix="P")
+    await first.in_the_pool()
+    session = await Session.start(engine, f"pin-{unique}", services=(first.service_id,))
+    await first.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
+    second = await Coe.open(engine, f"COE-Q{unique}", first.service_id, manager="P-013")
+    await second.write()
+    await second.publish()
+    await second.in_the_pool()
+
+    err = await assert_refused_unchanged(
+        session,
+        GuardFailed,
+        lambda: session.decide("item_pinned", "P-001", data={"coe_id": first.coe_id}),
+    )
+    assert f"{first.coe_id} is on the agenda already" in err.message
+    await assert_refused_unchanged(
+        session,
+        NotAuthorised,
+        lambda: session.decide("item_pinned", "P-013", data={"coe_id": second.coe_id}),
+    )
+    await session.decide("item_pinned", "P-001", data={"coe_id": second.coe_id})
+    agenda = (await session.status()).facts["Agenda"]
+    assert second.coe_id in agenda
+    await second.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "pinned")
+
+    await assert_refused_unchanged(
+        session, GuardFailed, lambda: session.decide("session_cancelled", "P-004")
+    )
+    await session.decide("session_cancelled", "P-004", reason="the Executive is away")
+    assert (await session.status()).state == "CANCELLED"
+    for coe in (first, second):
+        back = await coe.until(lambda s: s.state == "PUBLISHED", "back in the pool")
+        assert "Review" not in back.facts
+
+
+async def test_revision_further_discussion_reopening_and_voiding(
+    engine: Engine, unique: str
+) -> None:
+    coe = await published_coe(engine, unique, prefix="R")
+    document = await coe.document()
+    document["timeline"][0]["event"] = "certificate expired at 07:02"
+    revision = {"document": document, "change_note": "timeline corrected"}
+    await assert_refused_unchanged(
+        coe, NotAuthorised, lambda: coe.decide("coe_revised", "P-020", data=revision)
+    )
+    await coe.decide("coe_revised", "P-013", data=revision)
+    record = json.loads(Path((await coe.status()).artefacts["coe_document"].json_path).read_text())
+    assert (record["version"], record["change_note"]) == (3, "timeline corrected")
+
+    await coe.in_the_pool()
+    session = await Session.start(engine, f"more-{unique}", services=(coe.service_id,))
+    await session.skip(timedelta(days=5))
+    await session.decide("session_held", "P-004")
+    minute = {"coe_id": coe.coe_id, "outcome": "further_discussion"}
+    await session.decide("minutes_recorded", "P-004", data={"items": [minute]})
+    further = await coe.until(lambda s: s.state == "FURTHER_DISCUSSION", "more time")
+    assert [d.label for d in further.deadlines] == ["Follow-up discussion due"]
+    await assert_refused_unchanged(
+        coe, InvalidArtefact, lambda: coe.decide("follow_up_held", "P-004", data={"outputs": []})
+    )
+    outputs = {"outputs": [{"kind": "mandate", "note": "renewal owners for shared parts"}]}
+    await coe.decide("follow_up_held", "P-004", data=outputs)
+    await coe.complete("A-1", "P-011")
+    await coe.complete("A-2", "P-020")
+    await coe.decide("closure_requested", "P-013")
+    await coe.decide("coe_closed", "P-001")
+
+    await assert_refused_unchanged(coe, GuardFailed, lambda: coe.decide("coe_reopened", "P-001"))
+    await assert_refused_unchanged(
+        coe, NotAuthorised, lambda: coe.decide("coe_reopened", "P-013", reason="it recurred")
+    )
+    await coe.decide("coe_reopened", "P-001", reason="it recurred")
+    assert (await coe.status()).state == "REVIEWED"
+
+    duplicate = await Coe.open(engine, f"COE-D{unique}", coe.service_id, manager="P-013")
+    await duplicate.write()
+    service = Service(engine, coe.service_id)
+    await service.until(
+        lambda s: duplicate.coe_id in s.facts.get("Open corrective actions", ""), "known"
+    )
+    itself = {"duplicate_of": duplicate.coe_id}
+    await assert_refused_unchanged(
+        duplicate,
+        GuardFailed,
+        lambda: duplicate.decide("coe_voided", "P-001", data=itself, reason="dup"),
+    )
+    await assert_refused_unchanged(
+        duplicate,
+        NotAuthorised,
+        lambda: duplicate.decide(
+            "coe_voided", "P-013", data={"duplicate_of": coe.coe_id}, reason="dup"
+        ),
+    )
+    await duplicate.decide("coe_voided", "P-001", data={"duplicate_of": coe.coe_id}, reason="dup")
+    assert (await duplicate.status()).state == "VOIDED"
+    # A voided CoE's actions no longer hold the service.
+    await service.until(
+        lambda s: duplicate.coe_id not in s.facts.get("Open corrective actions", ""), "dropped"
+    )
