@@ -13,6 +13,7 @@ from models.coe_review import CaseMessage, MessageAnswer, PoolEntry, PoolQuery
 from models.errors import NoAnswer, OsomError
 from osom import cases
 from workflows._visibility import CASE_ID, PROCESS, SERVICE_ID, STATE
+from workflows.correction_of_errors.definition import COE
 from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 
@@ -42,7 +43,8 @@ class OtherCases:
     async def review_pool(self, query: PoolQuery) -> list[PoolEntry]:
         """Published CoEs waiting for review (optionally of some services), by CoE id."""
         search = (
-            f"{PROCESS.name} = 'coe' AND {STATE.name} = 'PUBLISHED' AND ExecutionStatus = 'Running'"
+            f"{PROCESS.name} = '{COE.name}' AND {STATE.name} = 'PUBLISHED' "
+            "AND ExecutionStatus = 'Running'"
         )
         if query.services:
             listed = ", ".join(f"'{s}'" for s in query.services)

@@ -48,8 +48,9 @@ from models.errors import (
 from models.establishment import NewServiceInput
 from models.lifecycle import LifecycleInput
 from models.proposal import Proposal
-from workflows import TASK_QUEUE, CoeWorkflow, LifecycleWorkflow, NewServiceWorkflow
+from workflows import TASK_QUEUE, WORKFLOWS, CoeWorkflow, LifecycleWorkflow, NewServiceWorkflow
 from workflows._visibility import CASE_ID, PROCESS, initial_attributes
+from workflows.correction_of_errors.definition import COE
 from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 T = TypeVar("T")
@@ -151,7 +152,7 @@ async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TA
 async def _coe_count(client: Client, year: str) -> int:
     """How many CoEs of ``year`` visibility knows: where numbering goes on (a start that finds
     the next id taken tries the one after)."""
-    query = f"{PROCESS.name} = 'coe' AND {CASE_ID.name} STARTS_WITH 'COE-{year}-'"
+    query = f"{PROCESS.name} = '{COE.name}' AND {CASE_ID.name} STARTS_WITH 'COE-{year}-'"
     return (await client.count_workflows(query)).count
 
 
@@ -313,9 +314,7 @@ async def reload_directory(
 
 async def running_cases(client: Client) -> list[str]:
     """Workflow ids of every open case, found through our search attributes."""
-    processes = ", ".join(
-        f"'{name}'" for name in ("establishment", "lifecycle", "assessment", "coe", "coe_review")
-    )
+    processes = ", ".join(f"'{w.DEFINITION.name}'" for w in WORKFLOWS)
     query = f"ExecutionStatus = 'Running' AND {PROCESS.name} IN ({processes})"
     return [execution.id async for execution in client.list_workflows(query)]
 

@@ -17,6 +17,8 @@ from models.case_view import CaseStatus
 from models.errors import OsomError
 from osom import cases
 from workflows._visibility import AWAITING, OVERDUE_ACTIONS, PROCESS, SERVICE_ID
+from workflows.correction_of_errors.definition import COE
+from workflows.lifecycle.definition import LIFECYCLE
 
 # How many cases are asked for their status at once.
 PARALLEL_QUERIES = 10
@@ -114,7 +116,7 @@ def _inbox_item(status: CaseStatus, person: str) -> InboxItem:
 async def services(client: Client, progress: Progress = _quiet) -> list[ServiceRow]:
     """Every service in the engine, with its phase, manager, next assessment, corrective
     actions and what blocks it."""
-    query = f"{PROCESS.name} = 'lifecycle' AND ExecutionStatus = 'Running'"
+    query = f"{PROCESS.name} = '{LIFECYCLE.name}' AND ExecutionStatus = 'Running'"
     ids = [execution.id async for execution in client.list_workflows(query)]
     overdue = await _overdue_by_service(client)
     statuses = await _statuses(client, ids, progress)
@@ -123,7 +125,8 @@ async def services(client: Client, progress: Progress = _quiet) -> list[ServiceR
 
 
 async def _overdue_by_service(client: Client) -> dict[str, int]:
-    query = f"{PROCESS.name} = 'coe' AND {OVERDUE_ACTIONS.name} > 0 AND ExecutionStatus = 'Running'"
+    query = f"{PROCESS.name} = '{COE.name}' AND {OVERDUE_ACTIONS.name} > 0"
+    query += " AND ExecutionStatus = 'Running'"
     counts: dict[str, int] = {}
     async for execution in client.list_workflows(query):
         attributes = execution.typed_search_attributes

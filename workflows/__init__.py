@@ -1,5 +1,8 @@
 """The Temporal workflows of the engine: the one list the worker (and the replayer) read."""
 
+from typing import Any
+
+from workflows._handlers import CaseWorkflow
 from workflows.assessment.workflow import AssessmentWorkflow
 from workflows.coe_review.workflow import ReviewSessionWorkflow
 from workflows.correction_of_errors.workflow import CoeWorkflow
@@ -8,7 +11,7 @@ from workflows.lifecycle.workflow import LifecycleWorkflow
 
 TASK_QUEUE = "osom"
 
-WORKFLOWS: list[type] = [
+WORKFLOWS: list[type[CaseWorkflow[Any]]] = [
     NewServiceWorkflow,
     LifecycleWorkflow,
     AssessmentWorkflow,
