@@ -634,9 +634,9 @@ def services(
     typer.echo(f"{header} name")
     for r in rows:
         due = f"{r.next_assessment_due:%Y-%m-%d}" if r.next_assessment_due else "-"
-        actions = f"{r.open_corrective_actions}/{r.overdue_corrective_actions}!"
+        actions = f"{r.open_corrective_actions} ({r.overdue_corrective_actions} late)"
         typer.echo(
-            f"{r.service_id:12} {r.phase:16} {r.service_manager:6} {due:16} {actions:8} {r.name}"
+            f"{r.service_id:12} {r.phase:16} {r.service_manager:6} {due:16} {actions:12} {r.name}"
         )
         for blocker in r.blocked_by[:3]:
             typer.echo(f"{'':12} blocked: {blocker}")
