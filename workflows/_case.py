@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._errors import refusal
     from workflows._machine import ProcessMachine
     from workflows._outbox import NotificationQueue
+    from workflows._signals import SignalSender
 
 CaseT = TypeVar("CaseT", bound=CaseState)
 M = TypeVar("M", bound=BaseModel)
@@ -124,29 +125,12 @@ class CaseEngine(Generic[CaseT]):
     async def handle(
         self, cmd: Command, apply: Callable[[Command], Awaitable[CommandResult]]
     ) -> CommandResult:
-        """For update handlers: apply under the lock, checking again (the case may have moved)."""
-        async with self.lock:
-            try:
-                return await apply(cmd)
-            except OsomError as err:
-                raise refusal(err) from err
-
-    async def signalled(
-        self,
-        model: type[Command],
-        payload: dict[str, Any],
-        apply: Callable[[Command], Awaitable[CommandResult]],
-    ) -> None:
-        """For signal handlers: any JSON is taken, so even a malformed one is recorded refused."""
-        async with self.lock:
-            try:
-                try:
-                    cmd = model.model_validate(payload)
-                except ValidationError as err:
-                    raise invalid(f"the {model.__name__} signal", err) from err
-                await apply(cmd)
-            except OsomError as err:
-                self._record_refusal(payload, err)
+        """For update handlers, in the command's turn: apply, checking again (the case may have
+        moved since the validator looked)."""
+        try:
+            return await apply(cmd)
+        except OsomError as err:
+            raise refusal(err) from err
 
     def replayed(
         self, cmd: Decision | ArtefactSubmission | DirectoryReload
@@ -702,12 +686,12 @@ class CaseEngine(Generic[CaseT]):
             )
         )
 
-    def _record_refusal(self, payload: dict[str, Any], err: OsomError) -> None:
+    def record_refusal(self, sender: SignalSender, err: OsomError) -> None:
+        """A refused signal, as its sender claimed to be (unverified), with the reason."""
         case = self.case
-        actor = str(payload.get("actor", "?"))[:40]
-        command = str(payload.get("trigger") or f"submit:{payload.get('kind', '?')}")[:80]
         workflow.logger.info(
-            "decision.refused", extra={"command": command, "error_type": err.type, "actor": actor}
+            "decision.refused",
+            extra={"command": sender.command, "error_type": err.type, "actor": sender.actor},
         )
         case.refused_signals += 1
         if case.refused_signals > MAX_RECORDED_REFUSALS:
@@ -715,13 +699,13 @@ class CaseEngine(Generic[CaseT]):
         case.audit.append(
             AuditEntry(
                 at=workflow.now(),
-                actor=actor,
+                actor=sender.actor,
                 role="unverified",
-                command=command,
+                command=sender.command,
                 from_state=case.state,
                 to_state=case.state,
                 outcome="refused",
-                decision_id=str(payload.get("decision_id", "?"))[:100],
+                decision_id=sender.decision_id,
                 error_type=err.type,
                 message=err.message,
                 artefact_versions=case.artefact_versions(),

@@ -8,24 +8,60 @@ handlers, opens its engine, and adds its own run method and steps.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from activities.directory import CaseContext
     from models.audit import AuditEntry
     from models.case_state import CaseState
     from models.case_view import BlockerView, CaseStatus
     from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
-    from models.errors import CaseClosed, DirectoryUnavailable, OsomError
+    from models.errors import CaseClosed, DirectoryUnavailable, InvalidArtefact, OsomError
     from workflows._activity import call
+    from workflows._arrivals import Arrivals
     from workflows._case import CaseEngine
     from workflows._definition import ProcessDefinition
     from workflows._errors import refusal
+    from workflows._signals import SignalSender, decoded_signal
 
 CaseT = TypeVar("CaseT", bound=CaseState)
+CommandT = TypeVar("CommandT", Decision, ArtefactSubmission, DirectoryReload)
+
+SIGNALS = (
+    "Every signal goes through this one handler, so that no payload (null, a list, binary, "
+    "deeply nested, several values or none) can fail the case: decide_signal and submit_signal "
+    "are the fire-and-forget forms of the decide and submit updates; other cases send their "
+    "messages here too. A refused or malformed signal is recorded in the audit log as refused."
+)
+
+
+@dataclass(frozen=True)
+class SignalRoute:
+    """What a signal of one name carries and what the case does with it, in its turn."""
+
+    model: type[BaseModel]
+    apply: Callable[[Any], Awaitable[object]]
+
+
+def _taken(cmd: object, model: type[CommandT], update: str) -> CommandT:
+    """The update's command, or a typed refusal when a raw client sent something else (null)."""
+    if not isinstance(cmd, model):
+        raise refusal(
+            InvalidArtefact(
+                f"the {update} update takes one {model.__name__} object, not {type(cmd).__name__}",
+                errors=[{"field": "(root)", "message": f"expected a {model.__name__}"}],
+            )
+        )
+    return cmd
 
 
 def let_go(child: asyncio.Future[Any]) -> None:
@@ -44,6 +80,7 @@ class CaseWorkflow(Generic[CaseT]):
         self._engine: CaseEngine[CaseT] | None = None
         self._opened = False
         self._refused: OsomError | None = None
+        self._arrivals = Arrivals()
 
     # -- updates and signals ------------------------------------------------------------------
 
@@ -52,55 +89,67 @@ class CaseWorkflow(Generic[CaseT]):
         description="Fire a trigger of the process (refused with a typed error if not allowed).",
     )
     async def decide(self, cmd: Decision) -> CommandResult:
-        engine = await self._loaded()
-        return await engine.handle(cmd, engine.apply_decision)
+        async with self._command_turn() as engine:
+            return await engine.handle(_taken(cmd, Decision, "decide"), engine.apply_decision)
 
     @decide.validator
     def _validate_decide(self, cmd: Decision) -> None:
-        if self._opened and self._engine:  # until then, the handler checks instead
-            self._engine.validate(cmd, self._engine.check_decision)
+        if engine := self._validating_engine():
+            engine.validate(_taken(cmd, Decision, "decide"), engine.check_decision)
 
     @workflow.update(
         name="submit",
         description="Submit a new artefact version (refused with field-level messages if invalid).",
     )
     async def submit(self, cmd: ArtefactSubmission) -> CommandResult:
-        engine = await self._loaded()
-        return await engine.handle(cmd, engine.apply_submission)
+        async with self._command_turn() as engine:
+            submission = _taken(cmd, ArtefactSubmission, "submit")
+            return await engine.handle(submission, engine.apply_submission)
 
     @submit.validator
     def _validate_submit(self, cmd: ArtefactSubmission) -> None:
-        if self._opened and self._engine:
-            self._engine.validate(cmd, self._engine.check_submission)
+        if engine := self._validating_engine():
+            engine.validate(_taken(cmd, ArtefactSubmission, "submit"), engine.check_submission)
 
     @workflow.update(
         name="reload_directory",
         description="Take in the directory as the worker reads it now (the policy stays pinned).",
     )
     async def reload_directory(self, cmd: DirectoryReload) -> CommandResult:
-        engine = await self._loaded()
-        return await engine.handle(cmd, engine.apply_reload)
+        async with self._command_turn() as engine:
+            reload = _taken(cmd, DirectoryReload, "reload_directory")
+            return await engine.handle(reload, engine.apply_reload)
 
     @reload_directory.validator
     def _validate_reload(self, cmd: DirectoryReload) -> None:
-        if self._opened and self._engine:
-            self._engine.validate(cmd, self._engine.check_reload)
+        if engine := self._validating_engine():
+            engine.validate(_taken(cmd, DirectoryReload, "reload_directory"), engine.check_reload)
 
-    @workflow.signal(
-        name="decide_signal",
-        description="Fire-and-forget form of ``decide``: a refusal is recorded in the audit log.",
-    )
-    async def decide_signal(self, payload: dict[str, Any]) -> None:
-        if engine := await self._signalled_engine():
-            await engine.signalled(Decision, payload, engine.apply_decision)
+    @workflow.signal(dynamic=True, description=SIGNALS)
+    async def signal_received(self, name: str, args: Sequence[RawValue]) -> None:
+        async with self._turn() as engine:
+            if engine is None:  # refused at its start: its signals go with it
+                return
+            sender = SignalSender.of(name, args)
+            try:
+                route = self.signal_routes(engine).get(name)
+                if route is None:
+                    known = ", ".join(sorted(self.signal_routes(engine)))
+                    raise InvalidArtefact(
+                        f"'{name[:60]}' is not a signal of {self.DEFINITION.title}; "
+                        f"signals: {known}",
+                        errors=[{"field": "(signal)", "message": "unknown signal name"}],
+                    )
+                await route.apply(decoded_signal(name, args, route.model))
+            except OsomError as err:
+                engine.record_refusal(sender, err)
 
-    @workflow.signal(
-        name="submit_signal",
-        description="Fire-and-forget form of ``submit``: a refusal is recorded in the audit log.",
-    )
-    async def submit_signal(self, payload: dict[str, Any]) -> None:
-        if engine := await self._signalled_engine():
-            await engine.signalled(ArtefactSubmission, payload, engine.apply_submission)
+    def signal_routes(self, engine: CaseEngine[CaseT]) -> dict[str, SignalRoute]:
+        """The signals this process takes, by name; processes add the messages of other cases."""
+        return {
+            "decide_signal": SignalRoute(Decision, engine.apply_decision),
+            "submit_signal": SignalRoute(ArtefactSubmission, engine.apply_submission),
+        }
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -161,22 +210,46 @@ class CaseWorkflow(Generic[CaseT]):
             raise refusal(self._refused) from err
         return context
 
-    async def _loaded(self) -> CaseEngine[CaseT]:
-        """The engine once the case is open; a refusal if the case was refused at its start."""
-        await workflow.wait_condition(lambda: self._opened or self._refused is not None)
-        if self._refused is not None:
-            raise refusal(
-                CaseClosed(
-                    f"{workflow.info().workflow_id} was refused at its start: "
-                    f"{self._refused.message}"
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[CaseEngine[CaseT] | None]:
+        """Wait for this command's turn (every earlier one done, the case open), then hold the
+        case lock while it is applied. The ticket is taken before the first await, in the order
+        the server delivered the commands. None if the case was refused at its start."""
+        ticket = self._arrivals.arrive()
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._arrivals.is_turn_of(ticket)
+                    and (self._opened or self._refused is not None)
                 )
             )
-        return self._ready()
+            if not self._opened:
+                yield None
+                return
+            engine = self._ready()
+            async with engine.lock:
+                yield engine
+        finally:
+            self._arrivals.leave(ticket)
 
-    async def _signalled_engine(self) -> CaseEngine[CaseT] | None:
-        """As ``_loaded``; a signal to a case refused at its start is dropped with the case."""
-        await workflow.wait_condition(lambda: self._opened or self._refused is not None)
-        return self._engine if self._opened else None
+    @asynccontextmanager
+    async def _command_turn(self) -> AsyncIterator[CaseEngine[CaseT]]:
+        """As ``_turn``, for an update: a case refused at its start refuses it."""
+        async with self._turn() as engine:
+            if engine is None:
+                message = self._refused.message if self._refused else "it did not open"
+                raise refusal(
+                    CaseClosed(f"{workflow.info().workflow_id} was refused at its start: {message}")
+                )
+            yield engine
+
+    def _validating_engine(self) -> CaseEngine[CaseT] | None:
+        """The engine an update validator checks against, or None to leave the check to the
+        handler: before the case is open, and while earlier commands are in line (the case may
+        be about to change)."""
+        if self._opened and self._engine and not self._arrivals.busy:
+            return self._engine
+        return None
 
     def _ready(self) -> CaseEngine[CaseT]:
         if self._engine is None:

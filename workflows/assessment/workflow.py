@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from models.criteria import CATALOGUE
     from models.people import ActingAs
     from workflows._case import CaseEngine
-    from workflows._handlers import CaseWorkflow
+    from workflows._handlers import CaseWorkflow, SignalRoute
     from workflows.assessment.definition import ASSESSMENT, report_result
 
 WORKFLOW_EFFECTS = frozenset({"publish_report"})
@@ -86,10 +86,14 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             )
         return outcome
 
-    @workflow.signal(
-        name="service_changed",
-        description="From the lifecycle: where the service's newest contract version is stored.",
-    )
+    def signal_routes(self, engine: CaseEngine[AssessmentCase]) -> dict[str, SignalRoute]:
+        """Besides people's signals: from the lifecycle, where the service's newest contract
+        version is stored."""
+        return {
+            **super().signal_routes(engine),
+            "service_changed": SignalRoute(ServiceChange, self.service_changed),
+        }
+
     async def service_changed(self, change: ServiceChange) -> None:
         """Follow the service: its newest contract until the agenda pins one, and the Service
         Manager that contract names. Only what the store holds for this service counts, and
@@ -100,12 +104,11 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         if contract is None or change.contract.version <= self._newest_contract:
             return
         self._newest_contract = change.contract.version
-        async with engine.lock:
-            if case.contract_version is None:
-                case.contract = change.contract
-            if contract.service_manager:
-                case.service_manager = contract.service_manager
-            engine.refresh()
+        if case.contract_version is None:
+            case.contract = change.contract
+        if contract.service_manager:
+            case.service_manager = contract.service_manager
+        engine.refresh()
 
     async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
         """A7: the report with every field of DOMAIN §7.5, written as a readable document."""

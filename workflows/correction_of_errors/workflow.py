@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._activity import call
     from workflows._case import SYSTEM, CaseEngine, TimerEvent
     from workflows._errors import refusal
-    from workflows._handlers import CaseWorkflow
+    from workflows._handlers import CaseWorkflow, SignalRoute
     from workflows.correction_of_errors.actions import (
         ActionEvent,
         action_event,
@@ -163,8 +163,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         "not in the pool, say, drawn by another session already).",
     )
     async def draw_for_review(self, draw: ReviewDraw) -> CommandResult:
-        engine = await self._loaded()
-        async with engine.lock:
+        async with self._command_turn() as engine:
             try:
                 if (earlier := self._drawn_already(draw)) is not None:
                     return earlier
@@ -177,7 +176,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
 
     @draw_for_review.validator
     def _validate_draw(self, draw: ReviewDraw) -> None:
-        if self._opened and self._engine and self._drawn_already(draw) is None:
+        if self._validating_engine() and self._drawn_already(draw) is None:
             try:
                 self._check_draw(draw)
             except OsomError as err:
@@ -223,28 +222,29 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
 
     # -- from the service ---------------------------------------------------------------------
 
-    @workflow.signal(
-        name="service_changed",
-        description="From the service's lifecycle: where its newest contract is stored (a new "
-        "Service Manager takes over the CoE and the open actions its predecessor owned).",
-    )
+    def signal_routes(self, engine: CaseEngine[CoeCase]) -> dict[str, SignalRoute]:
+        """Besides people's signals: from the service's lifecycle, where its newest contract is
+        stored (a new Service Manager takes over the CoE and the open actions its predecessor
+        owned)."""
+        return {
+            **super().signal_routes(engine),
+            "service_changed": SignalRoute(ServiceChange, self.service_changed),
+        }
+
     async def service_changed(self, change: ServiceChange) -> None:
         """Only a contract the store holds for this service, newer than any taken in, counts
         (DOMAIN §9.5 service_manager_replaced)."""
-        engine = await self._signalled_engine()
-        if engine is None:
+        engine = self._ready()
+        case = engine.case
+        contract = await engine.stored_contract(change.contract, case.service.service_id)
+        if contract is None or contract.version <= case.contract_version:
             return
-        async with engine.lock:
-            case = engine.case
-            contract = await engine.stored_contract(change.contract, case.service.service_id)
-            if contract is None or contract.version <= case.contract_version:
-                return
-            case.contract_version = contract.version
-            manager = contract.service_manager
-            if manager is None or manager == case.service_manager:
-                return
-            self._hand_over(engine, manager)
-            await engine.settle()
+        case.contract_version = contract.version
+        manager = contract.service_manager
+        if manager is None or manager == case.service_manager:
+            return
+        self._hand_over(engine, manager)
+        await engine.settle()
 
     def _hand_over(self, engine: CaseEngine[CoeCase], manager: str) -> None:
         case = engine.case

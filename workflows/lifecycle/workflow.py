@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         TimerEvent,
     )
     from workflows._errors import refusal
-    from workflows._handlers import CaseWorkflow, let_go
+    from workflows._handlers import CaseWorkflow, SignalRoute, let_go
     from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
     from workflows.lifecycle.definition import (
         LIFECYCLE,
@@ -189,36 +189,39 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
 
     # -- from the assessments -----------------------------------------------------------------
 
-    @workflow.signal(
-        name=CONCLUDED_SIGNAL,
-        description="From an assessment child: where its report (or closure record) is stored.",
-    )
+    def signal_routes(self, engine: CaseEngine[LifecycleCase]) -> dict[str, SignalRoute]:
+        """Besides people's signals: from an assessment child, where its report (or closure
+        record) is stored; from a CoE of this service, where its newest corrective actions
+        register is stored (its open actions count for this service's gates)."""
+        return {
+            **super().signal_routes(engine),
+            CONCLUDED_SIGNAL: SignalRoute(AssessmentOutcome, self.assessment_concluded),
+            COE_ACTIONS_SIGNAL: SignalRoute(CoeActionsNotice, self.coe_actions_changed),
+        }
+
     async def assessment_concluded(self, outcome: AssessmentOutcome) -> None:
         """Counts only what the artefact store holds for one of this service's open
         assessments: the signal itself is trusted for nothing else."""
-        engine = await self._signalled_engine()
-        if engine is None:
+        engine = self._ready()
+        case = engine.case
+        expected = case.open_assessments.get(outcome.assessment_id)
+        if expected is None:  # closed by this case already, or not one of its own
+            workflow.logger.info(
+                "assessment.not_open", extra={"assessment_id": outcome.assessment_id}
+            )
             return
-        async with engine.lock:
-            case = engine.case
-            expected = case.open_assessments.get(outcome.assessment_id)
-            if expected is None:  # closed by this case already, or not one of its own
-                workflow.logger.info(
-                    "assessment.not_open", extra={"assessment_id": outcome.assessment_id}
-                )
-                return
-            document = await self._stored_outcome(outcome, expected)
-            if document is None:
-                workflow.logger.warning(
-                    "assessment.unverified", extra={"assessment_id": outcome.assessment_id}
-                )
-                return
-            del case.open_assessments[outcome.assessment_id]
-            try:
-                await self._take_in(engine, expected, outcome.record, document)
-            except (OsomError, FailureError) as err:  # the report is kept; L13 is not applied
-                workflow.logger.warning("assessment.not_recorded", extra={"error": str(err)})
-                engine.refresh()
+        document = await self._stored_outcome(outcome, expected)
+        if document is None:
+            workflow.logger.warning(
+                "assessment.unverified", extra={"assessment_id": outcome.assessment_id}
+            )
+            return
+        del case.open_assessments[outcome.assessment_id]
+        try:
+            await self._take_in(engine, expected, outcome.record, document)
+        except (OsomError, FailureError) as err:  # the report is kept; L13 is not applied
+            workflow.logger.warning("assessment.not_recorded", extra={"error": str(err)})
+            engine.refresh()
 
     async def _take_in(
         self,
@@ -302,36 +305,28 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             in_engine=True,
         )
 
-    @workflow.signal(
-        name=COE_ACTIONS_SIGNAL,
-        description="From a CoE of this service: where its newest corrective actions register "
-        "is stored (its open actions count for this service's gates).",
-    )
     async def coe_actions_changed(self, notice: CoeActionsNotice) -> None:
         """Counts only a register the store holds for that CoE and this service, newer than
         the last one taken in: the signal itself is trusted for nothing else."""
-        engine = await self._signalled_engine()
-        if engine is None:
+        engine = self._ready()
+        case = engine.case
+        register = await self._stored_register(notice)
+        seen = case.coes.get(notice.coe_id)
+        if register is None or (seen is not None and register.version <= seen.register_version):
+            workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
             return
-        async with engine.lock:
-            case = engine.case
-            register = await self._stored_register(notice)
-            seen = case.coes.get(notice.coe_id)
-            if register is None or (seen is not None and register.version <= seen.register_version):
-                workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
-                return
-            case.coes[notice.coe_id] = CoeSeen(
-                register_version=register.version,
-                ended=register.ended,
-                open_actions=register.open_actions(),
-            )
-            current = {
-                gate_hold_key(coe_id, a)
-                for coe_id, seen in case.coes.items()
-                for a in seen.open_actions
-            }
-            case.gate_holds = [key for key in case.gate_holds if key in current]
-            await engine.settle()
+        case.coes[notice.coe_id] = CoeSeen(
+            register_version=register.version,
+            ended=register.ended,
+            open_actions=register.open_actions(),
+        )
+        current = {
+            gate_hold_key(coe_id, a)
+            for coe_id, seen in case.coes.items()
+            for a in seen.open_actions
+        }
+        case.gate_holds = [key for key in case.gate_holds if key in current]
+        await engine.settle()
 
     def _next_gate_hold(self) -> TimerEvent | None:
         engine = self._ready()

@@ -1,0 +1,135 @@
+"""Whatever a raw Temporal client sends as a signal or an update, the case stays usable.
+
+Any client can signal a workflow with any payload (null, a list, binary, several values, an
+unknown encoding, JSON nested deeper than a parser allows). Each such signal is recorded in the
+audit log as refused, with a typed error, and changes nothing; the next good command works.
+Each such update is refused with a typed error and never reaches history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+from models.audit import AuditEntry
+from tests.workflows.conftest import Engine
+from tests.workflows.driver import Case
+
+
+def _raw(encoding: bytes, data: bytes) -> RawValue:
+    return RawValue(Payload(metadata={"encoding": encoding}, data=data))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = {}
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+DEEP_JSON = b'{"a":' * 5000 + b"1" + b"}" * 5000
+
+# A signal name and the values it carries, and the error type its refusal must have.
+BAD_SIGNALS: dict[str, tuple[str, list[Any], str]] = {
+    "null": ("decide_signal", [None], "InvalidArtefact"),
+    "string": ("decide_signal", ["approve please"], "InvalidArtefact"),
+    "list": ("decide_signal", [[1, 2, 3]], "InvalidArtefact"),
+    "number": ("submit_signal", [42], "InvalidArtefact"),
+    "no values": ("decide_signal", [], "InvalidArtefact"),
+    "two values": (
+        "decide_signal",
+        [{"decision_id": "a"}, {"decision_id": "b"}],
+        "InvalidArtefact",
+    ),
+    "binary": ("decide_signal", [b"\x00\xffnot json"], "InvalidArtefact"),
+    "explicit binary/null": ("decide_signal", [_raw(b"binary/null", b"")], "InvalidArtefact"),
+    "unknown encoding": ("decide_signal", [_raw(b"weird/x", b"{}")], "MalformedInput"),
+    "broken JSON": ("decide_signal", [_raw(b"json/plain", b'{"decision_id": ')], "MalformedInput"),
+    "JSON too deep to parse": ("decide_signal", [_raw(b"json/plain", DEEP_JSON)], "MalformedInput"),
+    "deeply nested data": (
+        "decide_signal",
+        [
+            {
+                "decision_id": "deep-1",
+                "trigger": "triage_started",
+                "actor": "P-001",
+                "data": _nested(300),
+            }
+        ],
+        "InvalidArtefact",
+    ),
+    "null to another case's message": ("assessment_concluded", [None], "InvalidArtefact"),
+    "unknown signal": ("approve_everything", [{"decision_id": "x"}], "InvalidArtefact"),
+}
+
+
+async def _audit_when(case: Case, ready: Callable[[list[AuditEntry]], bool]) -> list[AuditEntry]:
+    for _ in range(200):
+        log = await case.audit_log()
+        if ready(log):
+            return log
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the audit log never got there: {await case.audit_log()}")
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(
+            s, marks=pytest.mark.xfail(strict=True, reason="issue 10 defect 6: no depth bound yet")
+        )
+        if s == "deeply nested data"
+        else s
+        for s in BAD_SIGNALS
+    ],
+)
+async def test_a_malformed_signal_is_recorded_refused_and_the_case_goes_on(
+    engine: Engine, unique: str, shape: str
+) -> None:
+    name, values, error_type = BAD_SIGNALS[shape]
+    case = await Case.start(engine, unique)
+    before = await case.audit_log()
+
+    await case.handle.signal(name, args=values)
+
+    log = await _audit_when(case, lambda log: len(log) > len(before))
+    refused = log[-1]
+    assert (refused.outcome, refused.error_type) == ("refused", error_type), refused
+    assert refused.from_state == refused.to_state == "PROPOSED"
+    assert (await case.status()).state == "PROPOSED"
+    # The case was not wedged: the next good command is applied.
+    result = await case.decide("triage_started", "P-001")
+    assert result.to_state == "IN_TRIAGE"
+
+
+BAD_UPDATES: dict[str, list[Any]] = {
+    "null": [None],
+    "list": [[1, 2]],
+    "missing fields": [{"decision_id": "u-1"}],
+}
+
+
+@pytest.mark.parametrize("shape", list(BAD_UPDATES))
+async def test_a_malformed_update_is_refused_with_a_type_and_reaches_no_history(
+    engine: Engine, unique: str, shape: str
+) -> None:
+    case = await Case.start(engine, unique)
+    events = await case.settled_history_length()
+    before = (await case.status(), await case.audit_log())
+
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await case.handle.execute_update("decide", args=BAD_UPDATES[shape])
+
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type in {"InvalidArtefact", "ValidationError"}, cause
+    assert (await case.status(), await case.audit_log()) == before
+    assert await case.history_length() == events
+    assert (await case.decide("triage_started", "P-001")).to_state == "IN_TRIAGE"
