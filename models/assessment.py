@@ -18,7 +18,7 @@ from models.stages import LifecycleStage
 __all__ = ["AssessmentType"]
 
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
-CriterionCode = Annotated[str, Field(pattern=r"^[CT]\d{1,2}$")]
+CriterionCode = Annotated[str, Field(pattern=r"^[CT][0-9]{1,2}$")]
 
 
 class Verdict(StrEnum):
@@ -94,7 +94,9 @@ class _Strict(BaseModel):
 
 
 # An assessment is named after its service and counted per service: SVC-007-A03.
-AssessmentId = Annotated[str, Field(pattern=r"^SVC-\d{3,}-A\d{2,}$", examples=["SVC-007-A03"])]
+AssessmentId = Annotated[
+    str, Field(pattern=r"^SVC-[0-9]{3,}-A[0-9]{2,}$", examples=["SVC-007-A03"])
+]
 
 
 def assessment_id_for(service_id: str, number: int) -> str:

@@ -17,7 +17,7 @@ from models.people import CaseRole, Directory, PersonId, Relations, ServiceId
 from models.policy import Policy
 
 CoeId = Annotated[str, Field(pattern=r"^COE-[A-Z0-9][A-Z0-9-]{0,40}$", examples=["COE-2026-001"])]
-ActionId = Annotated[str, Field(pattern=r"^A-\d{1,3}$", examples=["A-1"])]
+ActionId = Annotated[str, Field(pattern=r"^A-[0-9]{1,3}$", examples=["A-1"])]
 Text = Annotated[str, Field(max_length=10_000)]
 Line = Annotated[str, Field(min_length=1, max_length=2_000)]
 

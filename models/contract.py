@@ -55,7 +55,7 @@ class _Strict(BaseModel):
 class UserNeed(_Strict):
     """Who needs it, what they need and why (DOMAIN §7.2)."""
 
-    id: Annotated[str, Field(pattern=r"^UN-[\w-]+$")]
+    id: Annotated[str, Field(pattern=r"^UN-[A-Za-z0-9_-]+$")]
     users: list[ShortText] = Field(min_length=1)
     thing: Text
     outcome: Text
@@ -76,7 +76,7 @@ class MetricValue(_Strict):
 class PerformanceMeasure(_Strict):
     """A measure of whether the service performs as it should (DOMAIN §7.3)."""
 
-    id: Annotated[str, Field(pattern=r"^M-[\w-]+$")]
+    id: Annotated[str, Field(pattern=r"^M-[A-Za-z0-9_-]+$")]
     name: ShortText
     kind: MeasureKind
     user_need_ref: str | None = None

@@ -106,12 +106,12 @@ class AssessmentRequest(_Strict):
 class MandateIssued(_Strict):
     """L20: a change to the network that leaves the contract alone."""
 
-    id: Annotated[str, Field(pattern=r"^MAN-[\w-]+$")]
+    id: Annotated[str, Field(pattern=r"^MAN-[A-Za-z0-9_-]+$")]
     statement: Text
 
 
 class MandateAcknowledgement(_Strict):
-    id: Annotated[str, Field(pattern=r"^MAN-[\w-]+$")]
+    id: Annotated[str, Field(pattern=r"^MAN-[A-Za-z0-9_-]+$")]
 
 
 class Mandate(_Strict):
@@ -130,7 +130,7 @@ class MetricReading(_Strict):
 class MetricReport(_Strict):
     """Values of the contract's measures for one period, reported by the Service Manager."""
 
-    period: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+    period: Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
     values: list[MetricReading] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")

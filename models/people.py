@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.errors import NotAuthorised, UnknownPerson
 from models.stages import CLOSING_STAGES, LifecycleStage
 
-PersonId = Annotated[str, Field(pattern=r"^P-\d{3,}$", examples=["P-001"])]
-ServiceId = Annotated[str, Field(pattern=r"^SVC-\d{3,}$", examples=["SVC-007"])]
+PersonId = Annotated[str, Field(pattern=r"^P-[0-9]{3,}$", examples=["P-001"])]
+ServiceId = Annotated[str, Field(pattern=r"^SVC-[0-9]{3,}$", examples=["SVC-007"])]
 
 
 class Role(StrEnum):
@@ -215,14 +215,16 @@ class Directory(BaseModel):
                         person=actor,
                         role=f"EXEC (delegated to {actor}: {permit.delegation})",
                     )
-        allowed = ", ".join(p.describe() for p in permits)
+        # Once each, in order: permits composed from shared tuples may repeat one.
+        allowed = list(dict.fromkeys(p.describe() for p in permits))
         held = ", ".join(sorted(person.roles)) or "no organisation role"
         hint = ""
         if Role.ETM in person.roles:
             delegated = ", ".join(sorted(person.delegations)) or "none"
             hint = f"; their delegations: {delegated}"
         raise NotAuthorised(
-            f"{person.label()} may not {action}: it needs {allowed}; they hold {held}{hint}",
+            f"{person.label()} may not {action}: it needs {', '.join(allowed)}; "
+            f"they hold {held}{hint}",
             actor=actor,
-            allowed=[p.describe() for p in permits],
+            allowed=allowed,
         )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.contract import ShortText, Text
 from models.people import PersonId, ServiceId
 
-ProposalId = Annotated[str, Field(pattern=r"^PRO-\d{3,}$", examples=["PRO-004"])]
+ProposalId = Annotated[str, Field(pattern=r"^PRO-[0-9]{3,}$", examples=["PRO-004"])]
 
 
 class TriggerType(StrEnum):

@@ -66,10 +66,10 @@ def new_service_id(proposal_id: str) -> str:
 
 
 _BUSINESS_KEYS = (
-    (re.compile(r"^PRO-[\w-]+$"), new_service_id),
+    (re.compile(r"^PRO-[A-Za-z0-9_-]+$"), new_service_id),
     (re.compile(r"^COE-[A-Z0-9-]+$"), coe_workflow_id),
-    (re.compile(r"^SVC-\d{3,}-A\d{2,}$"), assessment_workflow_id),
-    (re.compile(r"^SVC-\d{3,}$"), lifecycle_workflow_id),
+    (re.compile(r"^SVC-[0-9]{3,}-A[0-9]{2,}$"), assessment_workflow_id),
+    (re.compile(r"^SVC-[0-9]{3,}$"), lifecycle_workflow_id),
 )
 
 

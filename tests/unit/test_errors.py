@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from models.assessment import AssessmentId
+from models.coe import ActionId
 from models.contract import BudgetAllocation
 from models.errors import (
     ALL_ERRORS,
@@ -22,7 +25,8 @@ from models.errors import (
     invalid,
     payload_size,
 )
-from models.proposal import Proposal
+from models.people import PersonId, ServiceId
+from models.proposal import Proposal, ProposalId
 from tests.examples import EXAMPLES, load_yaml
 
 
@@ -107,3 +111,23 @@ def test_every_error_class_is_known_by_its_name() -> None:
     assert len(declared) > 1
     for cls in declared:
         assert ALL_ERRORS[cls.__name__] is cls
+
+
+ASCII_DIGITS = str.maketrans("".join(chr(0x660 + d) for d in range(10)), "0123456789")
+
+
+@pytest.mark.parametrize(
+    ("id_type", "value"),
+    [
+        (ProposalId, "PRO-\u0664\u0665\u0666"),
+        (PersonId, "P-\u0660\u0660\u0661"),
+        (ServiceId, "SVC-\u0661\u0662\u0663"),
+        (AssessmentId, "SVC-123-A\u0660\u0661"),
+        (ActionId, "A-\u0663"),
+    ],
+)
+def test_ids_with_non_ascii_digits_are_refused_at_the_door(id_type: Any, value: str) -> None:
+    """The artefact store only takes ASCII path parts: an id it would refuse is refused first."""
+    with pytest.raises(ValidationError):
+        TypeAdapter(id_type).validate_python(value)
+    assert TypeAdapter(id_type).validate_python(value.translate(ASCII_DIGITS))
