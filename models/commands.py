@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.people import PersonId
 
@@ -18,6 +18,32 @@ DecisionId = Annotated[
     ),
 ]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+# How deep a command's data may nest: every artefact the processes take nests far less, and
+# serialisers and parsers fail somewhere past 200 levels (a 500 instead of a refusal).
+MAX_DEPTH = 32
+
+
+def nesting_depth(value: object) -> int:
+    """How many levels of objects and arrays ``value`` nests (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if level + 1 > MAX_DEPTH + 1:
+                    return level + 1
+                stack.append((child, level + 1))
+        deepest = max(deepest, level)
+    return deepest
+
+
+def _shallow(value: object) -> object:
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+    return value
 
 
 class _Command(BaseModel):
@@ -39,6 +65,8 @@ class Decision(_Command):
     trigger: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
     data: dict[str, Any] = Field(default_factory=dict)
 
+    _data_shallow = field_validator("data", mode="before")(_shallow)
+
     def name(self) -> str:
         return self.trigger
 
@@ -55,6 +83,8 @@ class ArtefactSubmission(_Command):
 
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
     content: dict[str, Any]
+
+    _content_shallow = field_validator("content", mode="before")(_shallow)
 
     def name(self) -> str:
         return f"submit:{self.kind}"

@@ -131,3 +131,21 @@ def test_ids_with_non_ascii_digits_are_refused_at_the_door(id_type: Any, value: 
     with pytest.raises(ValidationError):
         TypeAdapter(id_type).validate_python(value)
     assert TypeAdapter(id_type).validate_python(value.translate(ASCII_DIGITS))
+
+
+def test_command_data_nested_past_the_bound_is_a_validation_error() -> None:
+    from models.commands import MAX_DEPTH, ArtefactSubmission, Decision
+
+    def nested(depth: int) -> dict[str, Any]:
+        value: dict[str, Any] = {}
+        for _ in range(depth - 1):
+            value = {"x": value}
+        return value
+
+    base = {"decision_id": "d-1", "actor": "P-001"}
+    Decision.model_validate({**base, "trigger": "x", "data": nested(MAX_DEPTH)})
+    for deep in (MAX_DEPTH + 1, 300, 5000):
+        with pytest.raises(ValidationError, match="nests deeper"):
+            Decision.model_validate({**base, "trigger": "x", "data": nested(deep)})
+        with pytest.raises(ValidationError, match="nests deeper"):
+            ArtefactSubmission.model_validate({**base, "kind": "k", "content": nested(deep)})

@@ -27,14 +27,15 @@ def _raw(encoding: bytes, data: bytes) -> RawValue:
     return RawValue(Payload(metadata={"encoding": encoding}, data=data))
 
 
-def _nested(depth: int) -> Any:
-    value: Any = {}
-    for _ in range(depth):
-        value = {"x": value}
-    return value
-
-
 DEEP_JSON = b'{"a":' * 5000 + b"1" + b"}" * 5000
+# A well-formed decision whose data nests 100 levels: readable, but past the bound.
+DEEP_DATA = (
+    b'{"decision_id": "deep-1", "trigger": "triage_started", "actor": "P-001", "data": '
+    + b'{"x": ' * 100
+    + b"{}"
+    + b"}" * 100
+    + b"}"
+)
 
 # A signal name and the values it carries, and the error type its refusal must have.
 BAD_SIGNALS: dict[str, tuple[str, list[Any], str]] = {
@@ -53,18 +54,7 @@ BAD_SIGNALS: dict[str, tuple[str, list[Any], str]] = {
     "unknown encoding": ("decide_signal", [_raw(b"weird/x", b"{}")], "MalformedInput"),
     "broken JSON": ("decide_signal", [_raw(b"json/plain", b'{"decision_id": ')], "MalformedInput"),
     "JSON too deep to parse": ("decide_signal", [_raw(b"json/plain", DEEP_JSON)], "MalformedInput"),
-    "deeply nested data": (
-        "decide_signal",
-        [
-            {
-                "decision_id": "deep-1",
-                "trigger": "triage_started",
-                "actor": "P-001",
-                "data": _nested(300),
-            }
-        ],
-        "InvalidArtefact",
-    ),
+    "deeply nested data": ("decide_signal", [_raw(b"json/plain", DEEP_DATA)], "InvalidArtefact"),
     "null to another case's message": ("assessment_concluded", [None], "InvalidArtefact"),
     "unknown signal": ("approve_everything", [{"decision_id": "x"}], "InvalidArtefact"),
 }
@@ -79,17 +69,7 @@ async def _audit_when(case: Case, ready: Callable[[list[AuditEntry]], bool]) -> 
     raise AssertionError(f"the audit log never got there: {await case.audit_log()}")
 
 
-@pytest.mark.parametrize(
-    "shape",
-    [
-        pytest.param(
-            s, marks=pytest.mark.xfail(strict=True, reason="issue 10 defect 6: no depth bound yet")
-        )
-        if s == "deeply nested data"
-        else s
-        for s in BAD_SIGNALS
-    ],
-)
+@pytest.mark.parametrize("shape", list(BAD_SIGNALS))
 async def test_a_malformed_signal_is_recorded_refused_and_the_case_goes_on(
     engine: Engine, unique: str, shape: str
 ) -> None:
