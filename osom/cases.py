@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     TypedSearchAttributes,
@@ -58,6 +59,8 @@ T = TypeVar("T")
 # How long a person waits for a worker's answer before being told none came.
 QUERY_WAIT = timedelta(seconds=10)
 COMMAND_WAIT = timedelta(seconds=60)
+# How long an update may wait for a worker to accept it before it is sent as a signal instead.
+ACCEPT_WAIT = timedelta(seconds=10)
 QUERY_ATTEMPTS = 25
 
 
@@ -267,20 +270,31 @@ async def submit(client: Client, workflow_id: str, submission: ArtefactSubmissio
 async def _command(
     client: Client, workflow_id: str, update: str, command: Decision | ArtefactSubmission
 ) -> CommandResult:
-    """Send a command as an update; a repeat of a decision that finished the case gets the
-    first answer back, like any other repeat, instead of 'case closed'."""
+    """Send a command as an update and wait for its answer. If no worker accepts it in time, the
+    same command goes as a signal, which the server keeps (an update that waits for a worker is
+    only admitted, and a server restart forgets it). A repeat of a decision that finished the
+    case gets the first answer back, like any other repeat, instead of 'case closed'."""
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     try:
-        return await _call(
-            workflow_id,
-            handle.execute_update(update, command, result_type=CommandResult),
-        )
+        return await _call(handle, _accepted_then_answered(handle, update, command))
+    except _NotAccepted:
+        await _call(handle, handle.signal(f"{update}_signal", command.model_dump(mode="json")))
+        raise NoAnswer(
+            f"{workflow_id}: no worker took the command within {ACCEPT_WAIT.total_seconds():.0f}"
+            " s — is `osom worker` (or `make dev`) running? It is queued on the server as a "
+            f"signal with decision id {command.decision_id} and is applied, after the commands "
+            "sent before it, when a worker runs (a refusal is then in the audit log). Send it "
+            "again with the same --id to get its answer: it is applied once",
+            workflow_id=workflow_id,
+            decision_id=command.decision_id,
+            queued=True,
+        ) from None
     except NoAnswer as err:
         err.details["decision_id"] = command.decision_id
         raise
     except CaseClosed:
         earlier = await _call(
-            workflow_id,
+            handle,
             handle.query(
                 NewServiceWorkflow.decision_result,
                 args=[command.decision_id, command.fingerprint()],
@@ -292,14 +306,38 @@ async def _command(
         return earlier
 
 
+class _NotAccepted(Exception):
+    """No worker accepted the update in time: the server holds it only in memory."""
+
+
+async def _accepted_then_answered(
+    handle: WorkflowHandle[Any, Any], update: str, command: Decision | ArtefactSubmission
+) -> CommandResult:
+    # The update id carries the command's fingerprint: a resend while the first is in flight
+    # joins it, and a different command under a reused decision id is judged on its own.
+    try:
+        started = await asyncio.wait_for(
+            handle.start_update(
+                update,
+                command,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                id=f"{command.decision_id}/{command.fingerprint()}",
+                result_type=CommandResult,
+            ),
+            ACCEPT_WAIT.total_seconds(),
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        raise _NotAccepted from err
+    result: CommandResult = await started.result()
+    return result
+
+
 async def execute_update(
     client: Client, workflow_id: str, update: str, payload: Any
 ) -> CommandResult:
     """Send any command update and wait for its answer (a refusal raises its domain error)."""
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(
-        workflow_id, handle.execute_update(update, payload, result_type=CommandResult)
-    )
+    return await _call(handle, handle.execute_update(update, payload, result_type=CommandResult))
 
 
 async def reload_directory(
@@ -307,8 +345,7 @@ async def reload_directory(
 ) -> CommandResult:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     return await _call(
-        workflow_id,
-        handle.execute_update("reload_directory", command, result_type=CommandResult),
+        handle, handle.execute_update("reload_directory", command, result_type=CommandResult)
     )
 
 
@@ -321,7 +358,7 @@ async def running_cases(client: Client) -> list[str]:
 
 async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    await _call(workflow_id, handle.signal("decide_signal", decision.model_dump(mode="json")))
+    await _call(handle, handle.signal("decide_signal", decision.model_dump(mode="json")))
 
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:
@@ -345,7 +382,7 @@ async def _query(client: Client, workflow_id: str, query: Any) -> Any:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     for attempt in range(QUERY_ATTEMPTS):
         try:
-            return await _call(workflow_id, handle.query(query), QUERY_WAIT)
+            return await _call(handle, handle.query(query), QUERY_WAIT)
         except RPCError as err:
             if err.status != RPCStatusCode.FAILED_PRECONDITION or attempt == QUERY_ATTEMPTS - 1:
                 raise
@@ -353,14 +390,18 @@ async def _query(client: Client, workflow_id: str, query: Any) -> Any:
     raise AssertionError("unreachable")
 
 
-async def _call(workflow_id: str, call: Awaitable[T], wait: timedelta = COMMAND_WAIT) -> T:
+async def _call(
+    handle: WorkflowHandle[Any, Any], call: Awaitable[T], wait: timedelta = COMMAND_WAIT
+) -> T:
+    """Await a call to a case, translating what Temporal says by its types and status codes."""
+    workflow_id = handle.id
     try:
         return await asyncio.wait_for(call, wait.total_seconds())
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
         raise NoAnswer(
             f"{workflow_id}: no worker answered within {wait.total_seconds():.0f} s — is "
-            "`osom worker` (or `make dev`) running? A command sent meanwhile is applied when a "
-            "worker runs; send it again with the same --id to see its answer (applied once)",
+            "`osom worker` (or `make dev`) running? Send the command again with the same --id "
+            "to get its answer (it is applied once)",
             workflow_id=workflow_id,
         ) from err
     except WorkflowUpdateFailedError as err:
@@ -368,15 +409,27 @@ async def _call(workflow_id: str, call: Awaitable[T], wait: timedelta = COMMAND_
     except WorkflowQueryFailedError as err:
         raise OsomError(f"{workflow_id} could not answer: {err.message}") from err
     except RPCError as err:
-        if "already completed" in err.message:
-            raise CaseClosed(
-                f"{workflow_id} has finished and takes no more commands", workflow_id=workflow_id
-            ) from err
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise UnknownCase(
-                f"no case with workflow id {workflow_id}", workflow_id=workflow_id
-            ) from err
+            raise await _closed_or_unknown(handle) from err
         raise
+
+
+async def _closed_or_unknown(handle: WorkflowHandle[Any, Any]) -> OsomError:
+    """What a NOT_FOUND means: the case has closed (an update is aborted when its workflow
+    closes), or there is no such case. Asked of the server, not read from the message."""
+    try:
+        execution = (await handle.describe()).status
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return UnknownCase(f"no case with workflow id {handle.id}", workflow_id=handle.id)
+        raise
+    if execution == WorkflowExecutionStatus.RUNNING:  # it moved to a new run meanwhile
+        return NoAnswer(
+            f"{handle.id} was continuing as new while answering: send the command again with "
+            "the same --id (it is applied once)",
+            workflow_id=handle.id,
+        )
+    return CaseClosed(f"{handle.id} has finished and takes no more commands", workflow_id=handle.id)
 
 
 def _domain_error(cause: BaseException | None) -> OsomError:
