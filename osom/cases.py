@@ -313,15 +313,12 @@ class _NotAccepted(Exception):
 async def _accepted_then_answered(
     handle: WorkflowHandle[Any, Any], update: str, command: Decision | ArtefactSubmission
 ) -> CommandResult:
-    # The update id carries the command's fingerprint: a resend while the first is in flight
-    # joins it, and a different command under a reused decision id is judged on its own.
     try:
         started = await asyncio.wait_for(
             handle.start_update(
                 update,
                 command,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                id=f"{command.decision_id}/{command.fingerprint()}",
                 result_type=CommandResult,
             ),
             ACCEPT_WAIT.total_seconds(),
