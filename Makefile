@@ -17,8 +17,14 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Ports on a shared machine: `make dev PORT=7300 UI_PORT=8300 API_PORT=8100` (also HTTP_PORT,
+# METRICS_PORT); each one left unset keeps `osom dev`'s default.
+DEV_PORTS = $(if $(PORT),--port $(PORT)) $(if $(UI_PORT),--ui-port $(UI_PORT)) \
+	$(if $(API_PORT),--api-port $(API_PORT)) $(if $(HTTP_PORT),--http-port $(HTTP_PORT)) \
+	$(if $(METRICS_PORT),--metrics-port $(METRICS_PORT))
+
 dev: $(STAMP)
-	$(BIN)/osom dev
+	$(BIN)/osom dev $(strip $(DEV_PORTS))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

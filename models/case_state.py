@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -11,6 +11,10 @@ from models.audit import AuditEntry
 from models.commands import ArtefactRef, CommandResult
 from models.people import Directory, Relations
 from models.policy import Policy
+
+# A clock without reminders still needs a "next reminder" to order its events: one this far past
+# its due date, which no view shows.
+NO_REMINDER = timedelta(days=365 * 100)
 
 
 class ClockState(BaseModel):
@@ -24,6 +28,11 @@ class ClockState(BaseModel):
     reminders_sent: int = 0
     escalated: bool = False
     epoch: str = ""
+
+    @property
+    def reminder_due(self) -> datetime | None:
+        """The next reminder people will get; None when the clock sends none."""
+        return None if self.next_reminder_at >= self.due_at + NO_REMINDER else self.next_reminder_at
 
 
 class PendingMove(BaseModel):

@@ -22,7 +22,7 @@ class BlockerView(BaseModel):
 class DeadlineView(BaseModel):
     label: str
     due_at: datetime
-    next_reminder_at: datetime
+    next_reminder_at: datetime | None = Field(description="None: the clock sends no reminders")
     reminders_sent: int
     escalated: bool
 

@@ -113,6 +113,15 @@ class ItemRecord(BaseModel):
     notes: str | None
     applied: bool
     message: str
+    error_type: str | None = None  # the CoE's refusal, when it refused the move
+
+    def answer(self) -> str:
+        """What became of the minute in its CoE, as the chair and the case page are told."""
+        if self.applied:
+            return f"applied ({self.outcome})"
+        if self.error_type:
+            return f"refused — {self.error_type}: {self.message}"
+        return f"not applied — {self.message}"
 
 
 class MinutesRecord(BaseModel):
@@ -124,6 +133,10 @@ class MinutesRecord(BaseModel):
     attendees: list[str]
     items: list[ItemRecord]
     recorded_at: datetime
+
+    def answers(self) -> list[str]:
+        """One line per CoE: ``COE-2026-001: applied (reviewed)``, or refused and why."""
+        return [f"{item.coe_id}: {item.answer()}" for item in self.items]
 
 
 class ReviewSessionCase(CaseState):
@@ -149,10 +162,14 @@ class ReviewSessionCase(CaseState):
     def facts(self) -> dict[str, str]:
         minutes = self.policy.coe_review.duration_minutes
         facts = {"Meeting": f"{self.meeting_at:%Y-%m-%d %H:%M} UTC ({minutes} minutes)"}
+        # From the pinned policy: what this session draws, not what the defaults would.
+        facts["Draw"] = f"{self.policy.coe_review.draw_summary()} at random from the pool"
         if self.services:
             facts["Pool"] = "CoEs of " + ", ".join(self.services)
         if self.items:
             facts["Agenda"] = ", ".join(f"{i.coe_id} ({i.service_id})" for i in self.items)
+        if self.minutes:
+            facts |= {f"Minutes for {i.coe_id}": i.answer() for i in self.minutes.items}
         return facts
 
     def drawn(self, coe_id: str) -> DrawnItem | None:

@@ -108,7 +108,8 @@ class CoePolicy(_Section):
 
 
 class CoeReviewPolicy(_Section):
-    """DOMAIN §9.4.3: the regular review of published CoEs (PDO variant: weekly, 2-3 items).
+    """DOMAIN §9.4.3: the regular review of published CoEs (PDO variant: weekly, 2-3 items by
+    default).
 
     The schedule fires at ``cron`` (in ``time_zone``) and draws the items; the session itself is
     ``meeting_lead_wd`` working days later, so Service Managers can prepare.
@@ -128,6 +129,12 @@ class CoeReviewPolicy(_Section):
         if self.items_min > self.items_max:
             raise ValueError("items_min must not be more than items_max")
         return self
+
+    def draw_summary(self) -> str:
+        """How many CoEs a session draws, in the policy's own numbers: "1-3 published CoEs"."""
+        low, high = self.items_min, self.items_max
+        count = f"{low}" if low == high else f"{low}-{high}"
+        return f"{count} published CoE{'' if high == 1 else 's'}"
 
 
 class Policy(_Section):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import uuid
@@ -29,7 +30,14 @@ from models.contract import BudgetAllocation, ServiceContract
 from models.errors import NoAnswer, OsomError, invalid
 from osom import cases
 from osom.client import connect
-from osom.devserver import DevServer, ensure_search_attributes, listened_on, wait_for_server
+from osom.devserver import (
+    DevServer,
+    ServerExited,
+    ensure_search_attributes,
+    listened_on,
+    log_tail,
+    wait_for_server,
+)
 from osom.documents import load_document
 from osom.logging import configure_logging
 from osom.review_schedule import ensure_review_schedule, start_session_now
@@ -116,14 +124,17 @@ def _print_result(result: CommandResult) -> None:
         typer.echo(f"        {result.artefact.markdown_path}")
 
 
-async def _wait_for_verdict(client: Client, workflow_id: str) -> None:
-    """Wait for the worker to accept or refuse a case it was just asked to start."""
-    if await cases.wait_until_open(client, workflow_id) is None:
+async def _wait_for_verdict(client: Client, workflow_id: str) -> CaseStatus | None:
+    """Wait for the worker to accept or refuse a case it was just asked to start; its status
+    once open (None, with a warning, if no worker took it up yet)."""
+    opened = await cases.wait_until_open(client, workflow_id)
+    if opened is None:
         typer.secho(
             "no worker has taken the case up yet; it will be checked when one runs",
             err=True,
             fg="yellow",
         )
+    return opened
 
 
 def _progress(what: str) -> Callable[[int, int], None]:
@@ -166,6 +177,12 @@ def dev(
     ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
     port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
     api_port: Annotated[int, typer.Option(help="the engine's HTTP API port")] = 8000,
+    http_port: Annotated[
+        int | None, typer.Option(help="Temporal frontend HTTP port (default: any free one)")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Temporal metrics port (default: any free one)")
+    ] = None,
 ) -> None:
     """The embedded default: a Temporal dev server (SQLite in DATA_DIR), our worker and the
     HTTP API."""
@@ -174,22 +191,39 @@ def dev(
     configure_logging()
     settings = Settings.from_env()
     data_dir = (data_dir or settings.data_dir).resolve()
-    server = DevServer(db_file=data_dir / "temporal.db", port=port, ui_port=ui_port)
+    server = DevServer(
+        db_file=data_dir / "temporal.db",
+        port=port,
+        ui_port=ui_port,
+        http_port=http_port,
+        metrics_port=metrics_port,
+    )
     busy = server.busy_ports() + ([api_port] if listened_on("127.0.0.1", api_port) else [])
     if busy:
         typer.secho(
             f"error: port(s) {', '.join(map(str, busy))} already in use — is `make dev` already "
-            "running? Stop it, or pick others with --port, --ui-port and --api-port.",
+            f"running? Stop it, or pick others: {_PORT_CHOICES}.",
             err=True,
             fg="red",
         )
         raise typer.Exit(1)
     data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"[1/3] starting the Temporal dev server ({server.db_file}) ...")
-    process = server.start(data_dir / "temporal-server.log")
+    log_file = data_dir / "temporal-server.log"
+    logged_before = log_file.stat().st_size if log_file.exists() else 0
+    process = server.start(log_file)
+
+    ports = {**server.ports, "API": api_port}
 
     async def serve() -> None:
-        client = await wait_for_server(connect, server.address)
+        try:
+            client = await wait_for_server(connect, server.address, process=process)
+        except ServerExited as exited:
+            what = f"the Temporal dev server exited before it answered (code {exited.returncode})"
+            raise _server_failed(what, log_file, logged_before, ports) from None
+        except RuntimeError:
+            what = f"the Temporal dev server did not answer on {server.address} within a minute"
+            raise _server_failed(what, log_file, logged_before, ports) from None
         typer.echo("[2/3] server up; registering search attributes ...")
         added = await ensure_search_attributes(client)
         typer.echo(f"      added: {', '.join(added)}" if added else "      all present")
@@ -214,6 +248,43 @@ def dev(
         process.terminate()
         process.wait(timeout=30)
         loop.close()
+
+
+# Each port `osom dev` takes (by the dev server's name for it): its flag, and the variable
+# `make dev` passes to that flag.
+_PORT_FLAGS = {
+    "frontend": ("--port", "PORT"),
+    "UI": ("--ui-port", "UI_PORT"),
+    "API": ("--api-port", "API_PORT"),
+    "frontend HTTP": ("--http-port", "HTTP_PORT"),
+    "metrics": ("--metrics-port", "METRICS_PORT"),
+}
+_PORT_CHOICES = (
+    ", ".join(flag for flag, _ in _PORT_FLAGS.values())
+    + " (make dev "
+    + " ".join(f"{variable}=N" for _, variable in _PORT_FLAGS.values())
+    + ")"
+)
+
+
+def _server_failed(what: str, log_file: Path, since: int, ports: dict[str, int]) -> typer.Exit:
+    """Print what the dev server itself said (its log since ``since``) and how to change each
+    port it names; the exit to raise instead of a traceback."""
+    said = log_tail(log_file, since=since)
+    typer.secho(f"error: {what}; it said (in {log_file}):", err=True, fg="red")
+    for line in said or ["(nothing)"]:
+        typer.echo(f"  {line}", err=True)
+    named = [name for name, port in ports.items() if re.search(rf"\b{port}\b", "\n".join(said))]
+    for name in named:
+        flag, variable = _PORT_FLAGS[name]
+        typer.echo(
+            f"To use another {name} port than {ports[name]}: `osom dev {flag} N` "
+            f"(or `make dev {variable}=N`).",
+            err=True,
+        )
+    if not named:
+        typer.echo(f"If a port is taken, pick others: {_PORT_CHOICES}.", err=True)
+    return typer.Exit(1)
 
 
 def _api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:
@@ -394,16 +465,27 @@ def open_coe(
 
 @review_app.command("now")
 def review_now() -> None:
-    """Start a review session now (as the schedule would); prints its workflow id."""
+    """Start a review session now (as the schedule would); prints its workflow id, then the
+    CoEs it drew."""
 
-    async def action() -> str:
+    async def action() -> list[str]:
         client = await connect()
         await _ensure_schedule(client)
         workflow_id = await start_session_now(client)
-        await _wait_for_verdict(client, workflow_id)
-        return workflow_id
+        # A session opens once its draw is done: waiting for it waits for the draw.
+        opened = await _wait_for_verdict(client, workflow_id)
+        return [workflow_id, *([_drawn(opened)] if opened else [])]
 
-    typer.echo(_run(action))
+    for line in _run(action):
+        typer.echo(line)
+
+
+def _drawn(session: CaseStatus) -> str:
+    """What an opened session drew: its agenda, or why it cancelled itself."""
+    if "Agenda" in session.facts:
+        return f"drawn: {session.facts['Agenda']}"
+    why = next((e.reason for e in reversed(session.recent) if e.command == "pool_empty"), None)
+    return f"nothing drawn: {why or session.state_description} ({session.state})"
 
 
 @review_app.command("schedule")

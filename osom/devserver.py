@@ -2,7 +2,8 @@
 
 SQLite persistence in the project's data folder, the Web UI on port 8233, and our search
 attributes registered (also on a database made by an older version, which start-dev's own
-``--search-attribute`` flags would skip).
+``--search-attribute`` flags would skip). Its HTTP and metrics ports are any free ones unless
+asked for, so that they cannot clash with another server on a shared machine.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class DevServer:
     port: int = 7233
     ui_port: int = 8233
     ip: str = "127.0.0.1"
+    # None: the server picks a free port itself.
+    http_port: int | None = None
+    metrics_port: int | None = None
 
     @property
     def address(self) -> str:
@@ -51,12 +55,19 @@ class DevServer:
         return f"http://localhost:{self.ui_port}"
 
     @property
-    def ports(self) -> tuple[int, ...]:
-        return (self.port, self.ui_port, self.port + 10, self.port + 11)
+    def ports(self) -> dict[str, int]:
+        """The ports this server is told to take, by what the server calls them."""
+        named = {"frontend": self.port, "UI": self.ui_port}
+        if self.http_port is not None:
+            named["frontend HTTP"] = self.http_port
+        if self.metrics_port is not None:
+            named["metrics"] = self.metrics_port
+        return named
 
     def busy_ports(self) -> list[int]:
-        """Ports this server needs that something else already listens on."""
-        return [port for port in self.ports if listened_on(self.ip, port)]
+        """Ports this server needs that something else already listens on (one bound but not
+        listening, or on another address, only the server itself finds taken)."""
+        return [port for port in self.ports.values() if listened_on(self.ip, port)]
 
     def command(self) -> list[str]:
         return [
@@ -71,10 +82,8 @@ class DevServer:
             str(self.port),
             "--ui-port",
             str(self.ui_port),
-            "--http-port",
-            str(self.port + 10),
-            "--metrics-port",
-            str(self.port + 11),
+            *(["--http-port", str(self.http_port)] if self.http_port is not None else []),
+            *(["--metrics-port", str(self.metrics_port)] if self.metrics_port is not None else []),
             "--log-level",
             "warn",
             *cli_flags(),
@@ -86,18 +95,43 @@ class DevServer:
             return subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
 
 
+class ServerExited(Exception):
+    """The dev server process ended before it answered (a port taken, a locked database)."""
+
+    def __init__(self, returncode: int) -> None:
+        super().__init__(f"the Temporal dev server exited with code {returncode}")
+        self.returncode = returncode
+
+
 async def wait_for_server(
-    connect: Callable[[str], Awaitable[Client]], address: str, seconds: float = 60.0
+    connect: Callable[[str], Awaitable[Client]],
+    address: str,
+    seconds: float = 60.0,
+    process: subprocess.Popen[bytes] | None = None,
 ) -> Client:
-    """Connect as soon as the server answers (``connect`` is ``osom.client.connect``)."""
+    """Connect as soon as the server answers (``connect`` is ``osom.client.connect``); raise
+    ServerExited as soon as ``process``, the server, has ended instead."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
+        if process is not None and process.poll() is not None:
+            raise ServerExited(process.returncode)
         try:
             return await connect(address)
         except RuntimeError:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+def log_tail(log_file: Path, since: int = 0, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines written to ``log_file`` after byte ``since`` (this run's)."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(since)
+            text = log.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()][-lines:]
 
 
 async def ensure_search_attributes(client: Client) -> list[str]:

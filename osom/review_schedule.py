@@ -47,7 +47,7 @@ def review_schedule(
             typed_search_attributes=TypedSearchAttributes(
                 initial_attributes("coe_review", REVIEW_WORKFLOW_PREFIX)
             ),
-            static_summary="Regular CoE review: draw 2-3 published CoEs for the session",
+            static_summary=f"Regular CoE review: draw {policy.draw_summary()} for the session",
         ),
         spec=ScheduleSpec(cron_expressions=[policy.cron], time_zone_name=policy.time_zone),
         policy=SchedulePolicy(

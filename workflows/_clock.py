@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from models.calendar import add_months, add_working_days
-from models.case_state import ClockState
+from models.case_state import NO_REMINDER, ClockState
 
 __all__ = ["add_months", "add_working_days", "after_event", "next_event", "start_clock"]
 
-# A clock without reminders still needs a "next reminder" to order its events: one past its due.
-_NEVER = timedelta(days=365 * 100)
+# A clock without reminders still needs a "next reminder" to order its events: one past its due
+# (ClockState.reminder_due hides it from views).
+_NEVER = NO_REMINDER
 
 
 def start_clock(

@@ -101,7 +101,7 @@ def _deadline(clock: ClockState) -> DeadlineView:
     return DeadlineView(
         label=clock.label,
         due_at=clock.due_at,
-        next_reminder_at=clock.next_reminder_at,
+        next_reminder_at=clock.reminder_due,
         reminders_sent=clock.reminders_sent,
         escalated=clock.escalated,
     )

@@ -63,8 +63,10 @@ async def test_a_coe_by_hand_from_opened_to_closed(
     assert "schedule coe-review: cadence from the policy: '0 9 * * MON' (Europe/London)" in schedule
     assert schedule.count("next draw: Mon") == 5
     await in_the_pool(server, coe)
-    session = osom.ok("review", "now").stdout.strip()
+    # As the README says: the session's id, then the CoEs it drew.
+    session, *drew = osom.ok("review", "now").stdout.splitlines()
     assert session.startswith("coe-review-")
+    assert drew == [f"drawn: {coe} (SVC-002)"]
     drawn = wait_for(osom, coe, lambda s: s["state"] == "SELECTED_FOR_REVIEW", "drawn")
     assert drawn["facts"]["Review"].startswith(f"drawn by {session}")
     assert status_of(osom, session)["facts"]["Agenda"] == f"{coe} (SVC-002)"

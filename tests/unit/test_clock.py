@@ -176,3 +176,17 @@ def test_reminders_missed_during_an_outage_are_not_sent_in_a_burst() -> None:
     reminded = after_event(clock, "remind", policy.reminder_wd, back_online)
     assert reminded.next_reminder_at == add_working_days(MONDAY, 15)
     assert reminded.next_reminder_at > back_online
+
+
+def test_a_clock_without_reminders_shows_no_next_reminder() -> None:
+    """Its internal "next reminder" orders its events; people are never shown it."""
+    silent = ClockPolicy(due_wd=2)
+    clock = started("minutes", "Minutes due", MONDAY, silent)
+    assert clock.next_reminder_at > clock.due_at  # the timers' arithmetic is as it was
+    assert next_event(clock) == (clock.due_at, "escalate")
+    assert clock.reminder_due is None
+    assert after_event(clock, "escalate", None, clock.due_at).reminder_due is None
+    reminding = started(
+        "triage", "Triage decision due", MONDAY, ClockPolicy(due_wd=20, reminder_wd=5)
+    )
+    assert reminding.reminder_due == add_working_days(MONDAY, 5)

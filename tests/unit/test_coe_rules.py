@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from temporalio.client import ScheduleActionStartWorkflow
 
 from activities.directory import load_directory
 from models.coe import (
@@ -22,9 +23,10 @@ from models.coe import (
     long_overdue,
     named_people,
 )
-from models.coe_review import Minutes, ReviewSessionCase
+from models.coe_review import ItemRecord, Minutes, MinutesRecord, ReviewSessionCase
 from models.errors import GuardFailed, NotAuthorised
 from models.policy import CoePolicy, CoeReviewPolicy, Policy
+from osom.review_schedule import review_schedule
 from tests.examples import EXAMPLES, artefact
 from workflows.coe_review.definition import COE_REVIEW, PinnedItem
 from workflows.correction_of_errors.actions import action_event, next_action_event
@@ -246,6 +248,21 @@ def test_only_an_actions_owner_or_the_manager_works_on_it() -> None:
     ]
 
 
+def test_an_action_the_manager_owns_names_them_once_when_refusing() -> None:
+    from models.coe import ActionRef
+
+    owned = action().model_copy(update={"owner": "P-011"})  # P-011 is the Service Manager
+    case = make_case(actions={"A-1": owned})
+    case.acting_person = "P-020"
+    with pytest.raises(NotAuthorised) as refused:
+        guard_problems("action_started", case, ActionRef(action_id="A-1"))
+    assert refused.value.details["allowed"] == ["P-011"]
+    assert refused.value.message == (
+        "P-020 may not change A-1: it is owned by P-011; only they may (they are the Service "
+        "Manager)"
+    )
+
+
 def test_closing_needs_finished_actions_a_review_and_the_managers_request() -> None:
     case = make_case(actions={"A-1": action()})
     assert len(requirement_problems("coe_closed", case)) == 3
@@ -314,6 +331,52 @@ def test_the_session_is_held_only_once_its_time_has_come() -> None:
         "the session is at 2026-11-24 11:00 UTC"
     ]
     assert [p for r in spec.requires for p in r.check(session())] == []
+
+
+def test_the_session_says_the_draw_its_pinned_policy_makes() -> None:
+    one_to_three = Policy(coe_review=CoeReviewPolicy(items_min=1, items_max=3))
+    pinned = session()
+    pinned.policy = one_to_three
+    assert pinned.facts()["Draw"] == "1-3 published CoEs at random from the pool"
+    exactly_one = Policy(coe_review=CoeReviewPolicy(items_min=1, items_max=1))
+    assert exactly_one.coe_review.draw_summary() == "1 published CoE"
+    schedule = review_schedule(one_to_three.coe_review, "queue")
+    assert isinstance(schedule.action, ScheduleActionStartWorkflow)
+    assert schedule.action.static_summary == (
+        "Regular CoE review: draw 1-3 published CoEs for the session"
+    )
+
+
+def test_the_session_page_says_per_coe_what_its_minute_did() -> None:
+    def record(coe_id: str, **answer: Any) -> ItemRecord:
+        return ItemRecord(coe_id=coe_id, outcome="reviewed", outputs=[], notes=None, **answer)
+
+    minutes = MinutesRecord(
+        session_id="coe-review-x",
+        meeting_at=NOW,
+        chair="P-004",
+        attendees=[],
+        items=[
+            record("COE-1", applied=True, message="C7 applied"),
+            record(
+                "COE-2",
+                applied=False,
+                message="C7 presented_and_discussed is not possible from PUBLISHED",
+                error_type="IllegalTransition",
+            ),
+            record("COE-3", applied=False, message="no answer: timed out"),
+        ],
+        recorded_at=NOW,
+    )
+    assert minutes.answers() == [
+        "COE-1: applied (reviewed)",
+        "COE-2: refused — IllegalTransition: C7 presented_and_discussed is not possible from "
+        "PUBLISHED",
+        "COE-3: not applied — no answer: timed out",
+    ]
+    facts = session(minutes=minutes).facts()
+    assert facts["Minutes for COE-1"] == "applied (reviewed)"
+    assert facts["Minutes for COE-2"].startswith("refused — IllegalTransition: C7")
 
 
 def test_the_review_policy_defaults_are_weekly_with_two_to_three_items() -> None:

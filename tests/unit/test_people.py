@@ -91,6 +91,16 @@ def test_a_service_manager_is_refused_an_executive_action_without_a_delegation_h
     assert "delegations" not in refused.value.message
 
 
+def test_a_refusal_names_each_allowed_permit_once_in_order(directory: Directory) -> None:
+    """Permits composed from shared tuples (say, a process's reviewers plus the Executive) may
+    repeat one; the 403 lists it once."""
+    permits = (EXEC, etm(Delegation.PUBLISH_CONTRACT), EXEC, etm(Delegation.PUBLISH_CONTRACT))
+    with pytest.raises(NotAuthorised) as refused:
+        directory.authorise("P-010", permits, NO_RELATIONS, "publish")
+    assert refused.value.details["allowed"] == ["EXEC", "ETM with 'publish_contract'"]
+    assert "it needs EXEC, ETM with 'publish_contract'; they hold SM" in refused.value.message
+
+
 def test_unknown_person_is_refused_as_unknown(directory: Directory) -> None:
     with pytest.raises(UnknownPerson, match="P-999 is not in the directory of people"):
         directory.authorise("P-999", (EXEC,), NO_RELATIONS, "anything")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from models.coe import ReviewDraw
 from models.errors import (
@@ -252,6 +253,65 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
     await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
     back = await coe.until(lambda s: s.state == "PUBLISHED", "deferred back to the pool")
     assert "Review" not in back.facts
+
+
+async def test_the_minutes_answer_says_per_coe_whether_it_moved_or_refused(
+    engine: Engine, unique: str
+) -> None:
+    moved = await published_coe(engine, unique, prefix="M")
+    refusing = await Coe.open(engine, f"COE-N{unique}", moved.service_id, manager="P-013")
+    await refusing.write()
+    await refusing.publish()
+    for coe in (moved, refusing):
+        await coe.in_the_pool()
+    session = await Session.start(engine, f"answers-{unique}", services=(moved.service_id,))
+    agenda = await session.status()
+    assert agenda.state == "AGENDA_SET"
+    assert agenda.facts["Draw"] == "2-3 published CoEs at random from the pool"  # the policy's
+    # The minutes clock sends no reminders: no next reminder, not a placeholder a century away.
+    assert [(d.label, d.next_reminder_at) for d in agenda.deadlines] == [
+        ("Minutes of the review due", None)
+    ]
+    for coe in (moved, refusing):
+        await coe.until(lambda s: s.state == "SELECTED_FOR_REVIEW", "drawn")
+    # A chair defers one by hand before the minutes: its minute can no longer move it.
+    deferral = {"session_id": session.workflow_id, "notes": "presenter away"}
+    await refusing.decide("review_deferred", "P-004", data=deferral)
+    await refusing.until(lambda s: s.state == "PUBLISHED", "deferred by hand")
+
+    await session.skip(timedelta(days=5))
+    await session.decide("session_held", "P-004")
+    reviewed = {"outcome": "reviewed", "outputs": [{"kind": "none"}]}
+    minutes = {"items": [{"coe_id": c.coe_id} | reviewed for c in (moved, refusing)]}
+    result = await session.decide("minutes_recorded", "P-004", data=minutes, decision_id=unique)
+
+    refusal = (
+        f"{refusing.coe_id}: refused — IllegalTransition: C7 presented_and_discussed is not "
+        "possible from PUBLISHED"
+    )
+    lines = result.message.splitlines()
+    assert lines[0] == "R4 minutes_recorded applied: HELD -> MINUTED; per CoE:"
+    assert lines[1] == f"  {moved.coe_id}: applied (reviewed)"
+    assert lines[2].startswith(f"  {refusal}")
+    again = await session.decide("minutes_recorded", "P-004", data=minutes, decision_id=unique)
+    assert (again.replayed, again.message) == (True, result.message)
+    entry = next(e for e in await session.audit_log() if e.command == "minutes_recorded")
+    assert entry.message is not None
+    assert entry.message.splitlines() == [line.strip() for line in lines[1:]]
+
+    # The minutes were recorded: the session is MINUTED, its page saying what each CoE did.
+    minuted = await session.status()
+    assert minuted.state == "MINUTED"
+    assert minuted.facts[f"Minutes for {moved.coe_id}"] == "applied (reviewed)"
+    assert minuted.facts[f"Minutes for {refusing.coe_id}"].startswith(refusal.split(": ", 1)[1])
+    metadata = await session.handle.query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    assert f"**Minutes for {refusing.coe_id}:** refused — IllegalTransition" in (
+        metadata.current_details
+    )
+    await moved.until(lambda s: s.state == "REVIEWED", "reviewed")
+    assert (await refusing.status()).state == "PUBLISHED"
 
 
 async def test_publishing_warns_about_names_until_acknowledged(engine: Engine, unique: str) -> None:

@@ -147,7 +147,8 @@ COE_REVIEW = ProcessDefinition[Case](
             ("PLANNED",),
             "AGENDA_SET",
             (),
-            "2-3 published CoEs drawn at random",
+            # How many: the pinned policy's items_min to items_max (the session's "Draw" fact).
+            "Published CoEs drawn at random for the agenda",
             data=Agenda,
             record=_record_agenda,
             effects=("notify_chairs",),

@@ -1,9 +1,10 @@
 """One regular CoE review session (DOMAIN §9.4.3), started by the review schedule.
 
-It draws 2-3 published CoEs at random from the pool (``workflow.random``, so a replay draws the
-same), each CoE accepting the draw in its own case (one drawn elsewhere meanwhile refuses, and
-the next is tried); cancels itself when the pool is empty; and, once minuted, moves each CoE as
-the chair recorded.
+It draws as many published CoEs as its pinned policy says (``coe_review.items_min`` to
+``items_max``) at random from the pool (``workflow.random``, so a replay draws the same), each CoE
+accepting the draw in its own case (one drawn elsewhere meanwhile refuses, and the next is tried);
+cancels itself when the pool is empty; and, once minuted, moves each CoE as the chair recorded and
+tells the chair, per CoE, whether it moved or refused and why.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewSessionCase,
         ReviewSessionInput,
     )
-    from models.commands import ArtefactRef
+    from models.commands import ArtefactRef, CommandResult, Decision
     from models.errors import GuardFailed, OsomError
     from models.people import ActingAs, Directory
     from models.policy import Policy
@@ -90,7 +91,7 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             "return_items": self._return_items,
         }
         assert set(effects) == WORKFLOW_EFFECTS
-        engine = self._engine = CaseEngine(COE_REVIEW, case, effects)
+        engine = self._engine = _SessionEngine(COE_REVIEW, case, effects)
         by = self._input.started_by
         starter = ActingAs(person=by, role="schedule" if by == SYSTEM.person else "by hand")
         engine.audit(starter, "session_created", "", case.state, "accepted", None)
@@ -99,7 +100,8 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
     # -- the draw -----------------------------------------------------------------------------
 
     async def _draw(self, engine: CaseEngine[ReviewSessionCase]) -> None:
-        """R2: draw up to 2-3 from the pool, at random; each CoE must accept its draw."""
+        """R2: draw the policy's items_min to items_max from the pool (fewer if it is smaller),
+        at random; each CoE must accept its draw."""
         case = engine.case
         settings = case.policy.coe_review
         pool = await self._pool()
@@ -215,9 +217,12 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             )
             trigger = TRIGGER_FOR_OUTCOME[ItemOutcome(record.outcome)]
             answer = await self._decide(item, trigger, actor, outcome.model_dump(mode="json"))
-            records.append(
-                record.model_copy(update={"applied": answer.accepted, "message": answer.message})
-            )
+            update = {
+                "applied": answer.accepted,
+                "message": answer.message,
+                "error_type": answer.error_type,
+            }
+            records.append(record.model_copy(update=update))
         case.minutes = case.minutes.model_copy(update={"items": records})
         try:
             return await self._store_version(2)
@@ -290,6 +295,25 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
     def _starting_identity(self) -> tuple[str, str]:
         workflow_id = workflow.info().workflow_id
         return workflow_id, f"CoE review ({workflow_id})"
+
+
+class _SessionEngine(CaseEngine[ReviewSessionCase]):
+    """The case engine, with R4's answer and audit entry saying what each CoE did with its
+    minute: a CoE may refuse its move (an operator ended it, it was deferred by hand)."""
+
+    async def apply_decision(self, cmd: Decision) -> CommandResult:
+        result = await super().apply_decision(cmd)
+        minutes = self.case.minutes
+        if cmd.trigger != "minutes_recorded" or result.replayed or minutes is None:
+            return result
+        answers = minutes.answers()
+        per_coe = "".join(f"\n  {answer}" for answer in answers)
+        result = result.model_copy(update={"message": f"{result.message}; per CoE:{per_coe}"})
+        self.case.applied[cmd.decision_id] = result  # a repeat of the id gets the same answer
+        audit = self.case.audit
+        at = next(i for i in reversed(range(len(audit))) if audit[i].decision_id == cmd.decision_id)
+        audit[at] = audit[at].model_copy(update={"message": "\n".join(answers)})
+        return result
 
 
 def _item(entry: PoolEntry) -> DrawnItem:

@@ -204,11 +204,17 @@ def _owner_or_manager(case: Case, data: Any) -> list[str]:
     action = _action(case, data)
     actor = case.acting_person
     if action is not None and actor not in (action.owner, case.service_manager):
+        # The Service Manager may own the action: name them once.
+        allowed = list(dict.fromkeys([action.owner, case.service_manager]))
+        who = (
+            "only they may (they are the Service Manager)"
+            if len(allowed) == 1
+            else f"only they or the Service Manager ({case.service_manager}) may"
+        )
         raise NotAuthorised(
-            f"{actor} may not change {action.id}: it is owned by {action.owner}; only they or "
-            f"the Service Manager ({case.service_manager}) may",
+            f"{actor} may not change {action.id}: it is owned by {action.owner}; {who}",
             actor=actor,
-            allowed=[action.owner, case.service_manager],
+            allowed=allowed,
         )
     return []
 
