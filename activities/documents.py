@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from models.markdown import inline
+
 
 def render_markdown(kind: str, version: int, case_id: str, content: dict[str, Any]) -> str:
     title = str(content.get("name") or kind.replace("_", " ").capitalize())
@@ -20,17 +22,17 @@ def render_markdown(kind: str, version: int, case_id: str, content: dict[str, An
     elif kind == "review_minutes":
         title = f"Minutes of the CoE review {content.get('session_id')}"
     lines = [
-        f"# {title}",
+        f"# {inline(title)}",
         "",
-        f"*{kind.replace('_', ' ')} · version {version} · case {case_id}*",
+        f"*{inline(kind.replace('_', ' '))} · version {version} · case {inline(case_id)}*",
         "",
     ]
     lines.extend(_render(content, level=2))
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _heading(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+def _heading(key: object) -> str:
+    return inline(str(key).replace("_", " ").capitalize())
 
 
 def _render(value: dict[str, Any], level: int) -> list[str]:
@@ -38,7 +40,7 @@ def _render(value: dict[str, Any], level: int) -> list[str]:
     scalars = {k: v for k, v in value.items() if not isinstance(v, dict | list)}
     for key, item in scalars.items():
         if item is not None:
-            lines.append(f"- **{_heading(key)}:** {item}")
+            lines.append(f"- **{_heading(key)}:** {inline(item)}")
     if scalars:
         lines.append("")
     for key, item in value.items():
@@ -55,16 +57,21 @@ def _render_list(items: list[Any], level: int) -> list[str]:
     if not items:
         return ["*none*", ""]
     if all(not isinstance(i, dict) for i in items):
-        return [*(f"- {i}" for i in items), ""]
+        return [*(f"- {inline(i)}" for i in items), ""]
     lines: list[str] = []
     for item in items:
         label = item.get("id") or item.get("coe_id") or item.get("name") or ""
         named = item.get("name") if item.get("id") else None
         headline = named or item.get("thing") or item.get("description")
         if not label and not headline:  # a small record (a timeline entry): one line
-            said = (f"**{_heading(k)}:** {v}" for k, v in item.items() if v not in (None, [], {}))
+            said = (
+                f"**{_heading(k)}:** {inline(v)}"
+                for k, v in item.items()
+                if v not in (None, [], {})
+            )
             lines.append(f"- {' · '.join(said)}")
             continue
-        lines.extend([f"{'#' * level} {label}{f' — {headline}' if headline else ''}".rstrip(), ""])
+        headed = f"{inline(label)}{f' — {inline(headline)}' if headline else ''}"
+        lines.extend([f"{'#' * level} {headed}".rstrip(), ""])
         lines.extend(_render(item, level + 1))
     return [*lines, ""] if lines and lines[-1] else lines

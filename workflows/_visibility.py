@@ -12,6 +12,7 @@ from temporalio.common import (
 )
 
 from models.case_view import CaseStatus
+from models.markdown import code, file_link, inline
 
 PROCESS = SearchAttributeKey.for_keyword("OsomProcess")
 CASE_ID = SearchAttributeKey.for_keyword("OsomCaseId")
@@ -82,41 +83,43 @@ def case_page(status: CaseStatus, last_decisions: list[str], names: dict[str, st
     """The Markdown the Web UI shows as the workflow's current details.
 
     Flat lists and blank lines only: the Web UI's renderer joins adjacent lines and flattens
-    nested lists. ``names`` turns person ids into names a reader recognises.
+    nested lists. ``names`` turns person ids into names a reader recognises. Every text from the
+    case goes through ``inline`` or ``code``: it must not add lines, links or HTML of its own.
     """
-    facts = [f"- **State:** `{status.state}` — {status.state_description}"]
-    facts += [f"- **{name}:** {value}" for name, value in status.facts.items()]
+
+    def named(person: str) -> str:
+        return f"{person} ({names[person]})" if person in names else person
+
+    facts = [f"- **State:** {code(status.state)} — {inline(status.state_description)}"]
+    facts += [f"- **{inline(name)}:** {inline(value)}" for name, value in status.facts.items()]
     if status.pending:
-        facts.append(f"- **Approved, waiting:** {status.pending}")
+        facts.append(f"- **Approved, waiting:** {inline(status.pending)}")
     if status.awaiting:
-        who = [f"{a} ({names[a]})" if a in names else a for a in status.awaiting]
-        facts.append(f"- **Waiting for:** {', '.join(who)}")
+        who = ", ".join(inline(named(a)) for a in status.awaiting)
+        facts.append(f"- **Waiting for:** {who}")
     for d in status.deadlines:
         flag = " — **overdue, escalated to the Executive**" if d.escalated else ""
         facts.append(
-            f"- **Deadline:** {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC "
+            f"- **Deadline:** {inline(d.label)} by {d.due_at:%Y-%m-%d %H:%M} UTC "
             f"(reminders sent: {d.reminders_sent}){flag}"
         )
-    facts += [f"- **Decided:** {decision}" for decision in last_decisions]
+    facts += [f"- **Decided:** {inline(decision)}" for decision in last_decisions]
     for person, things in status.personal.items():
-        named = f"{person} ({names[person]})" if person in names else person
-        facts += [f"- **For {named}:** {thing}" for thing in things]
-    lines = [f"## {status.title}", "", *facts]
+        facts += [f"- **For {inline(named(person))}:** {inline(thing)}" for thing in things]
+    lines = [f"## {inline(status.title)}", "", *facts]
     if status.blockers:
         lines += ["", "### What is blocking this case"]
         for b in status.blockers:
+            move = f"**{inline(b.id)} {code(b.trigger)}** ({inline(b.description)})"
             if b.missing:
-                lines += ["", f"**{b.id} `{b.trigger}`** ({b.description}) needs:", ""]
-                lines += [f"- {m}" for m in b.missing]
+                lines += ["", f"{move} needs:", ""]
+                lines += [f"- {inline(m)}" for m in b.missing]
             else:
-                lines += [
-                    "",
-                    f"**{b.id} `{b.trigger}`** ({b.description}): ready for {', '.join(b.who)}",
-                ]
+                lines += ["", f"{move}: ready for {', '.join(inline(w) for w in b.who)}"]
     if status.artefacts:
         lines += ["", "### Artefacts", ""]
         lines += [
-            f"- [{kind} v{ref.version}](file://{ref.markdown_path}): `{ref.markdown_path}`"
+            f"- {file_link(f'{kind} v{ref.version}', ref.markdown_path)}: {code(ref.markdown_path)}"
             for kind, ref in status.artefacts.items()
         ]
     return "\n".join(lines) + "\n"

@@ -79,3 +79,18 @@ def test_an_artefact_without_a_name_is_titled_by_its_kind() -> None:
     assert text.startswith("# Discovery plan\n")
     assert "- **Target end:** 2027-01-29" in text
     assert "*discovery plan · version 2 · case new-service/PRO-004*" in text
+
+
+def test_text_in_an_artefact_cannot_forge_lines_links_or_html() -> None:
+    content = {
+        "name": "X\n- **State:** ESTABLISHED",
+        "summary": "<img src=x onerror=alert(1)>",
+        "needs": [{"id": "# UN-1", "outcome": "![i](http://x/y.png)"}],
+        "tags": ["1. item", "> quote"],
+    }
+    lines = render_markdown("service_contract", 1, "c", content).splitlines()
+    assert lines[0] == "# X - \\*\\*State:\\*\\* ESTABLISHED"
+    assert "- **Summary:** &lt;img src=x onerror=alert(1)&gt;" in lines
+    assert "### \\# UN-1" in lines
+    assert "- **Outcome:** !\\[i\\](http://x/y.png)" in lines
+    assert lines[lines.index("## Tags") + 2 :][:2] == ["- 1\\. item", "- &gt; quote"]

@@ -107,3 +107,26 @@ def test_case_page_says_what_single_people_must_do_and_links_the_documents() -> 
     )
     assert "- **For P-020 (Ravi Mehta):** corrective action A-2 'x' OVERDUE" in page
     assert "- [coe_document v2](file:///d/v2.md): `/d/v2.md`" in page
+
+
+def test_text_from_the_case_cannot_forge_lines_links_or_html_on_the_page() -> None:
+    page = case_page(
+        status(title="X\n- **State:** ESTABLISHED", facts={"Name": "<script>alert(1)</script>"}),
+        ["triage_started by P-002 — [click](javascript:alert(1))"],
+        {},
+    )
+    assert page.startswith("## X - \\*\\*State:\\*\\* ESTABLISHED\n\n- **State:** `CONTRACT")
+    assert "- **Name:** &lt;script&gt;alert(1)&lt;/script&gt;\n" in page
+    assert "- **Decided:** triage_started by P-002 — \\[click\\](javascript:alert(1))\n" in page
+
+
+def test_an_artefact_path_cannot_break_out_of_its_link() -> None:
+    from models.commands import ArtefactRef
+
+    path = "/d/x.md) ![i](http://x/y.png) `"
+    ref = ArtefactRef(kind="k", version=1, sha256="0", json_path="", markdown_path=path)
+    page = case_page(status(artefacts={"k": ref}), [], {})
+    assert (
+        "- [k v1](file:///d/x.md%29%20%21%5Bi%5D%28http%3A//x/y.png%29%20%60): "
+        "`` /d/x.md) ![i](http://x/y.png) ` ``\n"
+    ) in page
