@@ -48,6 +48,7 @@ from models.errors import (
 )
 from models.establishment import NewServiceInput
 from models.lifecycle import LifecycleInput
+from models.markdown import inline
 from models.proposal import Proposal
 from workflows import TASK_QUEUE, WORKFLOWS, CoeWorkflow, LifecycleWorkflow, NewServiceWorkflow
 from workflows._visibility import CASE_ID, PROCESS, initial_attributes
@@ -109,8 +110,8 @@ async def onboard_service(
         workflow_id,
         task_queue,
         ("lifecycle", contract.service_id),
-        summary=f"Lifecycle of {contract.service_id} {contract.name} (onboarded)",
-        details=f"Onboarded by {actor} at {contract.lifecycle_stage}.",
+        summary=f"Lifecycle of {contract.service_id} {inline(contract.name)} (onboarded)",
+        details=f"Onboarded by {inline(actor)} at {contract.lifecycle_stage}.",
         exists="the service is already in the engine",
     )
     return workflow_id
@@ -141,7 +142,7 @@ async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TA
                 task_queue,
                 ("coe", coe_id),
                 summary=f"Correction of Error {coe_id} ({start.service_id})",
-                details=f"{start.problem}\n\nOpened by {start.opened_by}.",
+                details=f"{inline(start.problem)}\n\nOpened by {start.opened_by}.",
                 exists="a CoE id is used once",
             )
         except CaseExists:
@@ -216,10 +217,11 @@ async def start_new_service(
         workflow_id,
         task_queue,
         ("establishment", proposal.id),
-        summary=f"New service proposal {proposal.id}: {proposal.name}",
+        summary=f"New service proposal {proposal.id}: {inline(proposal.name)}",
         details=(
-            f"**{proposal.name}** ({proposal.trigger_type}, signal {proposal.signal})\n\n"
-            f"{proposal.summary}\n\nRaised by {proposer}."
+            f"**{inline(proposal.name)}** ({inline(proposal.trigger_type)}, signal "
+            f"{inline(proposal.signal)})\n\n{inline(proposal.summary)}\n\n"
+            f"Raised by {inline(proposer)}."
         ),
         exists="a proposal id is used once",
     )

@@ -19,8 +19,9 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from models.audit import AuditEntry
+from osom import cases
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import Case
+from tests.workflows.driver import Case, proposal_numbered
 
 
 def _raw(encoding: bytes, data: bytes) -> RawValue:
@@ -113,3 +114,22 @@ async def test_a_malformed_update_is_refused_with_a_type_and_reaches_no_history(
     assert (await case.status(), await case.audit_log()) == before
     assert await case.history_length() == events
     assert (await case.decide("triage_started", "P-001")).to_state == "IN_TRIAGE"
+
+
+async def test_a_forged_proposal_name_stays_text_in_the_web_ui_summary(
+    engine: Engine, unique: str
+) -> None:
+    proposal = proposal_numbered(unique)
+    proposal.name = "Permits\n- **State:** ESTABLISHED <script>alert(1)</script>"
+    workflow_id = await cases.start_new_service(
+        engine.client, proposal, "P-015", engine.settings.task_queue
+    )
+
+    described = await engine.client.get_workflow_handle(workflow_id).describe()
+
+    summary = await described.static_summary() or ""
+    details = await described.static_details() or ""
+    assert "\n" not in summary
+    assert "<script>" not in summary + details
+    assert "\n- **State:**" not in details
+    assert "&lt;script&gt;" in summary

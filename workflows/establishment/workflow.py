@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.establishment import EstablishmentCase, NewServiceInput
     from models.lifecycle import LifecycleInput
+    from models.markdown import inline
     from models.people import Directory
     from models.policy import Policy
     from workflows._case import CaseEngine
@@ -144,7 +145,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
                 handover,
                 id=lifecycle_workflow_id(service_id),
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary=f"Lifecycle of {service_id} {case.contract.name}",
+                static_summary=f"Lifecycle of {service_id} {inline(case.contract.name)}",
             )
         except WorkflowAlreadyStartedError as err:
             raise GuardFailed(

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         LifecycleInput,
         OpenAssessment,
     )
+    from models.markdown import inline
     from models.people import ActingAs, Directory
     from models.policy import Policy
     from models.stages import LifecycleStage
@@ -472,7 +473,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                     request,
                     id=request.workflow_id,
                     parent_close_policy=ParentClosePolicy.ABANDON,
-                    static_summary=f"{kind} assessment of {case.title}",
+                    static_summary=f"{kind} assessment of {inline(case.title)}",
                 )
             except WorkflowAlreadyStartedError:
                 workflow.logger.warning("assessment.id_taken", extra={"id": request.workflow_id})
