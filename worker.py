@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.artefact_store import ArtefactStore
 from activities.directory import ContextLoader, load_policy
+from activities.files import sweep_debris
 from activities.notifications import Outbox
 from activities.other_cases import OtherCases
 from osom.client import connect
@@ -73,6 +74,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             f"osom worker: missing file(s) {', '.join(map(str, missing))}: "
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
+    sweep_debris(settings.data_dir, settings.artefact_root, settings.outbox_root)
     client = client or await connect()
     if settings.review_schedule:
         await keep_review_schedule(client, settings)

@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.documents import render_markdown
-from activities.files import UnsafePath, under, write_atomically
+from activities.files import UnsafePath, remove_debris, under, write_atomically
 from models.commands import ArtefactRef
 from models.errors import ArtefactConflict
 
@@ -52,6 +52,8 @@ class ArtefactStore:
         # The JSON is written last: it marks the version as taken, so a write that fails half
         # way leaves nothing that would refuse the next attempt at this version.
         markdown = render_markdown(request.kind, request.version, request.case_id, request.content)
+        for path in (md_path, json_path):  # what an attempt killed half way left behind
+            remove_debris(path)
         write_atomically(md_path, markdown)
         if not json_path.exists():
             write_atomically(json_path, body)

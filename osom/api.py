@@ -9,17 +9,21 @@ refused command changes nothing: the engine checks it before anything is written
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -37,6 +41,7 @@ from models.errors import (
     GuardFailed,
     IllegalTransition,
     InvalidArtefact,
+    MalformedInput,
     NoAnswer,
     NotAuthorised,
     OsomError,
@@ -46,9 +51,27 @@ from models.errors import (
 )
 from models.proposal import Proposal
 from osom import cases, views
-from osom.tokens import TokenBook
+from osom.json_body import parse_json_body
+from osom.tokens import TokenBook, TokensUnavailable
 
 PROBLEM = "application/problem+json"
+# How long a client has to send the body it declared, once its headers are in: a client that
+# declares more than it sends must not hold a connection (and a request) open.
+BODY_READ_SECONDS = 5.0
+
+
+class Unauthenticated(OsomError):
+    """No bearer token, or one the engine did not issue."""
+
+
+class UnsupportedMediaType(MalformedInput):
+    """A body that does not say it is JSON."""
+
+
+class BodyTimeout(OsomError):
+    """The client did not send the body it declared in time."""
+
+
 # HTTP status per refusal; the body names the error type itself.
 STATUS_FOR: dict[type[OsomError], int] = {
     NotAuthorised: 403,
@@ -64,11 +87,41 @@ STATUS_FOR: dict[type[OsomError], int] = {
     InvalidArtefact: 422,
     DirectoryUnavailable: 503,
     NoAnswer: 504,
+    Unauthenticated: 401,
+    UnsupportedMediaType: 415,
+    BodyTimeout: 408,
+    TokensUnavailable: 503,
 }
 
 
-class Unauthenticated(OsomError):
-    """No bearer token, or one the engine did not issue."""
+class Problem(BaseModel):
+    """A refusal (RFC 9457 problem details): ``title`` is the error type, as the CLI names it;
+    ``missing``, ``problems`` or field-level ``errors`` come with some."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:osom:error:ArtefactsMissing"])
+    title: str
+    status: int
+    detail: str
+
+
+def _problem_responses() -> dict[int | str, dict[str, Any]]:
+    """Every refusal status with the error types that give it, for the OpenAPI document."""
+    titles: dict[int, set[str]] = {
+        400: {"OsomError"},  # a refusal type without a status of its own
+        411: {"InvalidArtefact"},  # a body without a Content-Length
+        500: {"OsomError"},
+        502: {"NoAnswer", "OsomError"},  # Temporal refused the call; an untyped refusal
+        503: {"NoAnswer"},  # Temporal cannot be reached
+    }
+    for kind, status in STATUS_FOR.items():
+        titles.setdefault(status, set()).add(kind.__name__)
+    content = {PROBLEM: {"schema": Problem.model_json_schema()}}
+    return {
+        status: {"description": ", ".join(sorted(names)), "content": content}
+        for status, names in sorted(titles.items())
+    }
 
 
 class DecisionRequest(BaseModel):
@@ -117,10 +170,11 @@ def _authenticated(request: Request, book: TokenBook) -> str:
     return found
 
 
-def _body_refused(request: Request, limit: int) -> JSONResponse | None:
-    """A body must say its length (so it cannot stream past the limit) and keep within it."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return None
+async def _body_refused(request: Request, limit: int) -> JSONResponse | None:
+    """A body must say its length (so it cannot stream past the limit), keep within it, say it
+    is JSON, arrive in full in time and parse, before any route (or Temporal) sees it."""
+    if not _takes_a_body(request):
+        return None  # the router answers (405 to a method the path does not take)
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():
         err = InvalidArtefact(
@@ -134,7 +188,41 @@ def _body_refused(request: Request, limit: int) -> JSONResponse | None:
             errors=[{"field": "(body)", "message": f"{declared} bytes > {limit}"}],
         )
         return _problem(err, 413)
+    if not _says_json(request.headers.get("content-type", "")):
+        return _problem(UnsupportedMediaType("send application/json (the Content-Type header)"))
+    try:
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            raw = await request.body()  # kept for the route to read again
+    except TimeoutError:
+        late = BodyTimeout(
+            f"the body did not arrive within {BODY_READ_SECONDS:g} seconds "
+            f"({declared} bytes were declared)"
+        )
+        return _problem(late, headers={"Connection": "close"})
+    except ClientDisconnect:
+        return _problem(BodyTimeout("the client went away before sending its body"))
+    try:
+        parse_json_body(raw)
+    except MalformedInput as err:
+        return _problem(err)
     return None
+
+
+def _takes_a_body(request: Request) -> bool:
+    """Whether the request goes to a route that reads a JSON body."""
+    return any(
+        isinstance(route, APIRoute)
+        and route.body_field is not None
+        and route.matches(request.scope)[0] is Match.FULL
+        for route in request.app.router.routes
+    )
+
+
+def _says_json(content_type: str) -> bool:
+    """``application/json`` or ``application/<x>+json``, as FastAPI reads a body as JSON."""
+    media = content_type.partition(";")[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 class Started(BaseModel):
@@ -153,23 +241,19 @@ def create_app(
         title="OSOM workflow engine",
         version="1",
         description=__doc__,
-        responses={401: {"description": "Unauthenticated"}},
+        responses=_problem_responses(),
     )
     app.state.tokens = tokens
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        """Who is calling, then how big the body is, before any of it is read."""
+        """Who is calling, then how big the body is before any of it is read, then the body."""
         if request.url.path.startswith("/v1/"):
             try:
-                book = tokens()
-            except (OSError, ValueError) as err:  # the operator's token file is broken
-                return _problem(OsomError(f"the API's token file cannot be read: {err}"), 503)
-            try:
-                request.state.person = _authenticated(request, book)
-            except OsomError as err:
-                return _problem(err, 401)
-            refused = _body_refused(request, max_body_bytes)
+                request.state.person = _authenticated(request, tokens())
+            except (TokensUnavailable, Unauthenticated) as err:
+                return _problem(err)
+            refused = await _body_refused(request, max_body_bytes)
             if refused is not None:
                 return refused
         response: Response = await call_next(request)
@@ -177,8 +261,7 @@ def create_app(
 
     @app.exception_handler(OsomError)
     async def refused(request: Request, err: OsomError) -> JSONResponse:
-        status = 401 if isinstance(err, Unauthenticated) else _status(err)
-        return _problem(err, status)
+        return _problem(err)
 
     @app.exception_handler(RPCError)
     async def temporal_refused(request: Request, err: RPCError) -> JSONResponse:
@@ -191,7 +274,7 @@ def create_app(
         problem = (
             UnknownCase(str(err.detail)) if err.status_code == 404 else OsomError(str(err.detail))
         )
-        return _problem(problem, err.status_code)
+        return _problem(problem, err.status_code, err.headers)  # a 405's Allow, say
 
     @app.exception_handler(Exception)
     async def failed(request: Request, err: Exception) -> JSONResponse:
@@ -299,7 +382,11 @@ def _status(err: OsomError) -> int:
     return 502 if type(err) is OsomError else 400
 
 
-def _problem(err: OsomError, status: int) -> JSONResponse:
+def _problem(
+    err: OsomError, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The refusal as problem+json, with the status of its type unless told."""
+    status = _status(err) if status is None else status
     body = {
         "type": f"urn:osom:error:{err.type}",
         "title": err.type,
@@ -307,8 +394,8 @@ def _problem(err: OsomError, status: int) -> JSONResponse:
         "detail": err.message,
         **{k: v for k, v in err.details.items() if _jsonable(v)},
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+    sent = dict(headers or {}) | ({"WWW-Authenticate": "Bearer"} if status == 401 else {})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
 
 
 def _jsonable(value: object) -> bool:

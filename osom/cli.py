@@ -287,6 +287,9 @@ def _server_failed(what: str, log_file: Path, since: int, ports: dict[str, int])
     return typer.Exit(1)
 
 
+API_CONNECTIONS = 100
+
+
 def _api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:
     import uvicorn
 
@@ -309,7 +312,12 @@ def _api_server(settings: Settings, client: Client | None, host: str, port: int)
         settings.task_queue,
         load_policy(settings.policy_path).max_payload_bytes,
     )
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    # Held-open connections get 503 past this many instead of using up file descriptors; a
+    # header time-out belongs to the proxy in front (uvicorn's h11 server has none).
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", limit_concurrency=API_CONNECTIONS
+    )
+    return uvicorn.Server(config)
 
 
 @app.command()
@@ -335,20 +343,19 @@ def api_token(
     from osom.tokens import TokenBook
 
     settings = Settings.from_env()
-    if revoke:
-        book = TokenBook.load(settings.api_tokens)
-        count = book.revoke(person)
-        book.save(settings.api_tokens)
-        typer.echo(f"revoked {count} token(s) of {person}")
-        return
     try:
+        if revoke:
+            with TokenBook.editing(settings.api_tokens) as book:
+                count = book.revoke(person)
+            typer.echo(f"revoked {count} token(s) of {person}")
+            return
         load_directory(settings.directory_path).person(person)
+        # Locked read-modify-write: parallel runs never drop each other's tokens.
+        with TokenBook.editing(settings.api_tokens) as book:
+            token = book.issue(person, label)
     except OsomError as err:
         _print_refusal(err)
         raise typer.Exit(REFUSED) from None
-    book = TokenBook.load(settings.api_tokens)
-    token = book.issue(person, label)
-    book.save(settings.api_tokens)
     typer.echo(token)
     typer.echo(f"acts as {person}; hash kept in {settings.api_tokens}", err=True)
 

@@ -153,7 +153,17 @@ async def test_refusals_are_problems_and_change_nothing(
     malformed = await api.post(
         url, content=b"{not json", headers=sm | {"content-type": "application/json"}
     )
-    problem(malformed, 422, "InvalidArtefact")
+    problem(malformed, 422, "MalformedInput")
+    deep = b'{"trigger": "coe_published", "data": ' + b'{"a": ' * 40 + b"1" + b"}" * 41
+    problem(
+        await api.post(url, content=deep, headers=sm | {"content-type": "application/json"}),
+        422,
+        "MalformedInput",
+    )
+    as_text = await api.post(
+        url, content=b'{"trigger": "coe_published"}', headers=sm | {"content-type": "text/plain"}
+    )
+    assert "send application/json" in problem(as_text, 415, "UnsupportedMediaType")["detail"]
     oversized = json.dumps({"trigger": "coe_published", "data": {"x": "y" * 70_000}})
     problem(
         await api.post(url, content=oversized, headers=sm | {"content-type": "application/json"}),

@@ -5,6 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import stat
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,7 +17,9 @@ from typing import Any
 import pytest
 
 from activities.artefact_store import ArtefactStore, StoreRequest
+from activities.files import remove_debris, sweep_debris, write_atomically
 from models.errors import ArtefactConflict
+from osom.settings import REPO_ROOT
 from tests.unit.helpers import example_contract
 
 CASE = "new-service/PRO-004"
@@ -137,3 +144,99 @@ def test_store_never_writes_outside_its_root(tmp_path: Path) -> None:
     with contextlib.suppress(Exception):
         ArtefactStore(root).store(escaping)
     assert not (tmp_path / "outside").exists()
+
+
+# A writer that stops, for good, once its temporary file is written and fsynced but not renamed:
+# the moment a SIGKILL (or a power cut) would leave it behind.
+STALLED_WRITER = """
+import sys, time
+from pathlib import Path
+import activities.files
+from activities.artefact_store import ArtefactStore, StoreRequest
+
+def stall(tmp, path):
+    print(tmp, flush=True)
+    time.sleep(600)
+
+activities.files.os.replace = stall
+ArtefactStore(Path(sys.argv[1])).store(StoreRequest.model_validate_json(sys.stdin.read()))
+"""
+
+
+def stalled_writer(root: Path, stored: StoreRequest) -> tuple[subprocess.Popen[str], Path]:
+    """A real process storing ``stored`` under ``root``, stopped before its first rename."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", STALLED_WRITER, str(root)],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    child.stdin.write(stored.model_dump_json())
+    child.stdin.close()
+    tmp = Path(child.stdout.readline().strip())
+    assert tmp.is_file(), f"the writer exited with {child.wait()} before stalling"
+    return child, tmp
+
+
+def killed(child: subprocess.Popen[str]) -> None:
+    child.kill()  # SIGKILL: no handler, no clean-up runs
+    child.wait(timeout=30)
+
+
+def test_a_writer_killed_mid_store_leaves_debris_the_next_store_removes(tmp_path: Path) -> None:
+    child, tmp = stalled_writer(tmp_path, request())
+    try:
+        assert tmp.name.startswith(".v1.md.")
+        assert tmp.suffix == ".tmp"
+        md_path = tmp.with_name("v1.md")
+        assert remove_debris(md_path) == []  # a live writer's file is left alone
+    finally:
+        killed(child)
+    assert tmp.is_file()  # what the kill left behind
+    ref = ArtefactStore(tmp_path).store(request())
+    assert files(tmp_path) == [
+        Path("new-service/PRO-004/service_contract/v1.json"),
+        Path("new-service/PRO-004/service_contract/v1.md"),
+    ]
+    assert json.loads(Path(ref.json_path).read_text(encoding="utf-8")) == contract_content()
+    assert ref.sha256 == hashlib.sha256(Path(ref.json_path).read_bytes()).hexdigest()
+    assert Path(ref.markdown_path).read_text(encoding="utf-8").startswith("# Resident Identity")
+
+
+def test_the_sweep_removes_old_debris_of_dead_writers_only(tmp_path: Path) -> None:
+    dead, debris = stalled_writer(tmp_path, request(1))
+    killed(dead)
+    alive, writing = stalled_writer(tmp_path, request(2))
+    try:
+        assert sweep_debris(tmp_path) == []  # both too young to be debris for sure
+        an_hour_ago = time.time() - 3600
+        for tmp in (debris, writing):
+            os.utime(tmp, (an_hour_ago, an_hour_ago))
+        assert sweep_debris(tmp_path) == [debris]
+        assert writing.is_file()  # its writer holds it, however old it looks
+    finally:
+        killed(alive)
+
+
+def test_an_atomic_write_fsyncs_the_file_then_each_folder_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the folder's fsync a power cut can lose the rename (or the new folder) of a
+    version whose sha256 is already in a case's history."""
+    synced: list[Path | str] = []
+    fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        is_folder = stat.S_ISDIR(os.fstat(fd).st_mode)
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")) if is_folder else "a file")
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    write_atomically(tmp_path / "case" / "kind" / "v1.md", "text")
+    assert synced == [tmp_path, tmp_path / "case", "a file", tmp_path / "case" / "kind"]
+    synced.clear()
+    write_atomically(tmp_path / "case" / "kind" / "v2.md", "text")
+    assert synced == ["a file", tmp_path / "case" / "kind"]
