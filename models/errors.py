@@ -73,6 +73,10 @@ class NoAnswer(OsomError):
     """No worker answered in time; nothing is known to have changed."""
 
 
+class TemporalUnreachable(NoAnswer):
+    """The Temporal server could not be reached at all; nothing was sent."""
+
+
 class UnknownCase(OsomError):
     """No workflow exists with that id."""
 
@@ -99,6 +103,7 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         DecisionIdReused,
         DirectoryUnavailable,
         NoAnswer,
+        TemporalUnreachable,
     )
 }
 

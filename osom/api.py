@@ -46,6 +46,7 @@ from models.errors import (
     NotAuthorised,
     OsomError,
     PayloadTooLarge,
+    TemporalUnreachable,
     UnknownCase,
     invalid,
 )
@@ -87,6 +88,7 @@ STATUS_FOR: dict[type[OsomError], int] = {
     InvalidArtefact: 422,
     DirectoryUnavailable: 503,
     NoAnswer: 504,
+    TemporalUnreachable: 503,
     Unauthenticated: 401,
     UnsupportedMediaType: 415,
     BodyTimeout: 408,
@@ -113,7 +115,6 @@ def _problem_responses() -> dict[int | str, dict[str, Any]]:
         411: {"InvalidArtefact"},  # a body without a Content-Length
         500: {"OsomError"},
         502: {"NoAnswer", "OsomError"},  # Temporal refused the call; an untyped refusal
-        503: {"NoAnswer"},  # Temporal cannot be reached
     }
     for kind, status in STATUS_FOR.items():
         titles.setdefault(status, set()).add(kind.__name__)
@@ -278,13 +279,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def failed(request: Request, err: Exception) -> JSONResponse:
-        connecting = isinstance(err, RuntimeError) and "connect" in str(err).lower()
-        problem = (
-            NoAnswer(f"cannot reach Temporal: {err}")
-            if connecting
-            else OsomError(f"the engine failed: {type(err).__name__}")
-        )
-        return _problem(problem, 503 if connecting else 500)
+        return _problem(OsomError(f"the engine failed: {type(err).__name__}"), 500)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -27,7 +27,7 @@ from activities.notifications import Outbox
 from models.case_view import CaseStatus
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.contract import BudgetAllocation, ServiceContract
-from models.errors import NoAnswer, OsomError, invalid
+from models.errors import NoAnswer, OsomError, TemporalUnreachable, invalid
 from osom import cases
 from osom.client import connect
 from osom.devserver import (
@@ -97,11 +97,6 @@ def _run(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except RPCError as err:  # the server refused something that is not a domain decision
         typer.secho(f"error: Temporal said {err.status.name}: {err.message}", err=True, fg="red")
         raise typer.Exit(1) from None
-    except RuntimeError as err:
-        if "connect" in str(err).lower():
-            typer.secho(f"error: cannot reach Temporal: {err}", err=True, fg="red")
-            raise typer.Exit(1) from None
-        raise
 
 
 def _print_refusal(err: OsomError) -> None:
@@ -221,7 +216,7 @@ def dev(
         except ServerExited as exited:
             what = f"the Temporal dev server exited before it answered (code {exited.returncode})"
             raise _server_failed(what, log_file, logged_before, ports) from None
-        except RuntimeError:
+        except TemporalUnreachable:
             what = f"the Temporal dev server did not answer on {server.address} within a minute"
             raise _server_failed(what, log_file, logged_before, ports) from None
         typer.echo("[2/3] server up; registering search attributes ...")

@@ -6,6 +6,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig
 
+from models.errors import TemporalUnreachable
+
 
 async def connect(address: str | None = None) -> Client:
     """Connect using Temporal's standard client config (profile file and TEMPORAL_* variables).
@@ -16,4 +18,10 @@ async def connect(address: str | None = None) -> Client:
     if address:
         config["target_host"] = address
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    try:
+        return await Client.connect(**config, data_converter=pydantic_data_converter)
+    except RuntimeError as err:  # what the SDK's core raises when the connection fails
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {config['target_host']}: {err}",
+            address=config["target_host"],
+        ) from err

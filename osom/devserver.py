@@ -24,6 +24,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 
+from models.errors import TemporalUnreachable
 from workflows._visibility import SEARCH_ATTRIBUTES, cli_flags
 
 
@@ -117,7 +118,7 @@ async def wait_for_server(
             raise ServerExited(process.returncode)
         try:
             return await connect(address)
-        except RuntimeError:
+        except TemporalUnreachable:
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)

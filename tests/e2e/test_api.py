@@ -255,5 +255,5 @@ async def test_an_unreachable_temporal_is_a_problem_too(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://osom") as http:
         answer = await http.get("/v1/cases/COE-API-1", headers=auth(tokens["P-011"]))
-    body = problem(answer, 503, "NoAnswer")
-    assert "cannot reach Temporal" in body["detail"]
+    body = problem(answer, 503, "TemporalUnreachable")
+    assert "cannot reach Temporal at 127.0.0.1:9" in body["detail"]

@@ -149,3 +149,19 @@ def test_command_data_nested_past_the_bound_is_a_validation_error() -> None:
             Decision.model_validate({**base, "trigger": "x", "data": nested(deep)})
         with pytest.raises(ValidationError, match="nests deeper"):
             ArtefactSubmission.model_validate({**base, "kind": "k", "content": nested(deep)})
+
+
+def test_the_cli_says_temporal_cannot_be_reached_without_a_traceback() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    osom = Path(sys.executable).parent / "osom"
+    env = {**os.environ, "TEMPORAL_ADDRESS": "127.0.0.1:9"}  # nothing listens there
+    done = subprocess.run(
+        [str(osom), "status", "PRO-001"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "TemporalUnreachable: cannot reach Temporal at 127.0.0.1:9" in done.stderr
+    assert "Traceback" not in done.stderr
