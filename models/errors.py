@@ -73,6 +73,11 @@ class NoAnswer(OsomError):
     """No worker answered in time; nothing is known to have changed."""
 
 
+class CommandQueued(NoAnswer):
+    """No worker took the command in time: it is kept on the server as a signal, under the
+    same decision id, and applied in order when a worker runs."""
+
+
 class TemporalUnreachable(NoAnswer):
     """The Temporal server could not be reached at all; nothing was sent."""
 
@@ -104,6 +109,7 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         DirectoryUnavailable,
         NoAnswer,
         TemporalUnreachable,
+        CommandQueued,
     )
 }
 

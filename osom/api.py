@@ -36,6 +36,7 @@ from models.errors import (
     ArtefactsMissing,
     CaseClosed,
     CaseExists,
+    CommandQueued,
     DecisionIdReused,
     DirectoryUnavailable,
     GuardFailed,
@@ -88,6 +89,7 @@ STATUS_FOR: dict[type[OsomError], int] = {
     InvalidArtefact: 422,
     DirectoryUnavailable: 503,
     NoAnswer: 504,
+    CommandQueued: 202,  # kept on the server; the decision id gets its answer later
     TemporalUnreachable: 503,
     Unauthenticated: 401,
     UnsupportedMediaType: 415,

@@ -41,6 +41,7 @@ from models.errors import (
     ALL_ERRORS,
     CaseClosed,
     CaseExists,
+    CommandQueued,
     NoAnswer,
     OsomError,
     UnknownCase,
@@ -281,7 +282,7 @@ async def _command(
         return await _call(handle, _accepted_then_answered(handle, update, command))
     except _NotAccepted:
         await _call(handle, handle.signal(f"{update}_signal", command.model_dump(mode="json")))
-        raise NoAnswer(
+        raise CommandQueued(
             f"{workflow_id}: no worker took the command within {ACCEPT_WAIT.total_seconds():.0f}"
             " s — is `osom worker` (or `make dev`) running? It is queued on the server as a "
             f"signal with decision id {command.decision_id} and is applied, after the commands "
@@ -289,7 +290,6 @@ async def _command(
             "again with the same --id to get its answer: it is applied once",
             workflow_id=workflow_id,
             decision_id=command.decision_id,
-            queued=True,
         ) from None
     except NoAnswer as err:
         err.details["decision_id"] = command.decision_id

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,41 @@ async def test_an_unreachable_temporal_is_a_problem_too(
         answer = await http.get("/v1/cases/COE-API-1", headers=auth(tokens["P-011"]))
     body = problem(answer, 503, "TemporalUnreachable")
     assert "cannot reach Temporal at 127.0.0.1:9" in body["detail"]
+
+
+async def test_a_decision_no_worker_takes_is_queued_as_a_signal_202(
+    api: httpx.AsyncClient,
+    server: Server,
+    tokens: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from temporalio.api.enums.v1 import EventType
+
+    from models.establishment import NewServiceInput
+    from models.proposal import Proposal
+    from osom import cases
+
+    monkeypatch.setattr(cases, "ACCEPT_WAIT", timedelta(seconds=1))
+    proposal = Proposal.model_validate(load_yaml(EXAMPLES / "proposal.yaml") | {"id": "PRO-907"})
+    handle = await server.client.start_workflow(
+        "NewService",
+        NewServiceInput(proposal=proposal, proposer="P-015"),
+        id="new-service/PRO-907",
+        task_queue="no-worker-polls-this",  # the case waits, as with every worker down
+    )
+
+    answer = await api.post(
+        "/v1/cases/PRO-907/decisions",
+        json={"trigger": "triage_started", "decision_id": "queued-1"},
+        headers=auth(tokens["P-001"]),
+    )
+
+    body = problem(answer, 202, "CommandQueued")
+    assert body["decision_id"] == "queued-1"
+    signals = [
+        event.workflow_execution_signaled_event_attributes.signal_name
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert signals == ["decide_signal"]
+    await handle.terminate("test over")

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowUpdateStage
 
 from models.audit import AuditEntry
 from models.commands import CommandResult, Decision
-from models.errors import CaseClosed, NoAnswer, UnknownCase
+from models.errors import CaseClosed, CommandQueued, UnknownCase
 from osom import cases
 from osom.settings import Settings
 from tests.workflows.conftest import Engine
@@ -111,9 +111,9 @@ async def test_a_command_no_worker_takes_is_kept_as_a_signal_and_applied_once(
         case = await Case.start(own_queue, unique)
     decision = _decision("triage_started")
 
-    with pytest.raises(NoAnswer) as queued:
+    with pytest.raises(CommandQueued) as queued:
         await cases.decide(own_queue.client, case.workflow_id, decision)
-    assert queued.value.details["queued"] is True
+    assert queued.value.details["decision_id"] == decision.decision_id
     assert decision.decision_id in queued.value.message
 
     async with worker_on(own_queue, own_queue.settings):
