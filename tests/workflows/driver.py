@@ -87,6 +87,15 @@ class Tracked:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{self.workflow_id} never reached: {what}; last status {status}")
 
+    async def audit_until(self, ready: Callable[[list[AuditEntry]], bool]) -> list[AuditEntry]:
+        """The audit log once ``ready`` holds (a signal is applied a moment after it is sent)."""
+        for _ in range(300):
+            log = await self.audit_log()
+            if ready(log):
+                return log
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the audit log never got there: {await self.audit_log()}")
+
     async def now(self) -> datetime:
         """The case's virtual time: the time of its latest audit entry."""
         return (await self.audit_log())[-1].at

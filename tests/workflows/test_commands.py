@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +273,7 @@ async def test_a_refused_signal_changes_nothing_and_is_logged(engine: Engine, un
 
     await cases.send_decision_signal(engine.client, case.workflow_id, decision)
 
-    log = await _wait_for(case, lambda log: log[-1].outcome == "refused")
+    log = await case.audit_until(lambda log: log[-1].outcome == "refused")
     assert log[-1].error_type == "NotAuthorised"
     assert log[-1].decision_id == "sig-1"
     assert (await case.status()).state == "PROPOSED"
@@ -286,7 +285,7 @@ async def test_an_accepted_signal_moves_the_case(engine: Engine, unique: str) ->
 
     await cases.send_decision_signal(engine.client, case.workflow_id, decision)
 
-    log = await _wait_for(case, lambda log: log[-1].command == "triage_started")
+    log = await case.audit_until(lambda log: log[-1].command == "triage_started")
     assert log[-1].outcome == "accepted"
     assert (await case.status()).state == "IN_TRIAGE"
 
@@ -315,15 +314,6 @@ async def test_unknown_proposer_fails_the_case_clearly(engine: Engine, unique: s
     cause = failed.value.cause
     assert isinstance(cause, ApplicationError)
     assert cause.type == "UnknownPerson"
-
-
-async def _wait_for(case: Case, ready: Callable[[list[Any]], bool]) -> list[Any]:
-    for _ in range(100):
-        log = await case.audit_log()
-        if ready(log):
-            return log
-        await asyncio.sleep(0.05)
-    raise AssertionError("the audit log never showed the expected entry")
 
 
 def _submission(content: dict[str, Any]) -> ArtefactSubmission:
@@ -429,7 +419,7 @@ async def test_a_malformed_signal_is_recorded_as_refused(engine: Engine, unique:
     bad = {"decision_id": "sig-bad", "trigger": "triage_started", "actor": "alice"}
     await case.handle.signal("decide_signal", bad)
 
-    log = await _wait_for(case, lambda log: log[-1].outcome == "refused")
+    log = await case.audit_until(lambda log: log[-1].outcome == "refused")
     assert log[-1].error_type == "InvalidArtefact"
     assert log[-1].decision_id == "sig-bad"
     assert (await case.status()).state == "PROPOSED"
@@ -516,7 +506,7 @@ async def test_commands_sent_with_the_start_wait_for_the_demand_to_be_accepted(
 ) -> None:
     handle = await start_with_signal(engine, unique, "P-015", directory, policy)
     case = Case(engine, handle.id)
-    log = await _wait_for(case, lambda log: any(e.command == "triage_started" for e in log))
+    log = await case.audit_until(lambda log: any(e.command == "triage_started" for e in log))
     assert [e.command for e in log[:2]] == ["demand_raised", "triage_started"]
 
 

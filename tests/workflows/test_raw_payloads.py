@@ -8,8 +8,6 @@ Each such update is refused with a typed error and never reaches history.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +16,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
-from models.audit import AuditEntry
 from osom import cases
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, proposal_numbered
@@ -61,15 +58,6 @@ BAD_SIGNALS: dict[str, tuple[str, list[Any], str]] = {
 }
 
 
-async def _audit_when(case: Case, ready: Callable[[list[AuditEntry]], bool]) -> list[AuditEntry]:
-    for _ in range(200):
-        log = await case.audit_log()
-        if ready(log):
-            return log
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the audit log never got there: {await case.audit_log()}")
-
-
 @pytest.mark.parametrize("shape", list(BAD_SIGNALS))
 async def test_a_malformed_signal_is_recorded_refused_and_the_case_goes_on(
     engine: Engine, unique: str, shape: str
@@ -80,7 +68,7 @@ async def test_a_malformed_signal_is_recorded_refused_and_the_case_goes_on(
 
     await case.handle.signal(name, args=values)
 
-    log = await _audit_when(case, lambda log: len(log) > len(before))
+    log = await case.audit_until(lambda log: len(log) > len(before))
     refused = log[-1]
     assert (refused.outcome, refused.error_type) == ("refused", error_type), refused
     assert refused.from_state == refused.to_state == "PROPOSED"

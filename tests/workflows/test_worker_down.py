@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateStage
 
-from models.audit import AuditEntry
 from models.commands import CommandResult, Decision
 from models.errors import CaseClosed, CommandQueued, UnknownCase
 from osom import cases
@@ -56,15 +55,6 @@ async def _admit_update(case: Case, decision: Decision) -> None:
     waiting.cancel()
 
 
-async def _audit_until(case: Case, ready: Callable[[list[AuditEntry]], bool]) -> list[AuditEntry]:
-    for _ in range(300):
-        log = await case.audit_log()
-        if ready(log):
-            return log
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the audit log never got there: {await case.audit_log()}")
-
-
 async def test_updates_queued_while_no_worker_runs_apply_in_order(
     own_queue: Engine, unique: str
 ) -> None:
@@ -75,7 +65,7 @@ async def test_updates_queued_while_no_worker_runs_apply_in_order(
     await _admit_update(case, second)
 
     async with worker_on(own_queue, own_queue.settings):
-        log = await _audit_until(case, lambda log: len(log) >= 3)
+        log = await case.audit_until(lambda log: len(log) >= 3)
         status = await case.status()
 
     moves = [(e.decision_id, e.outcome, e.from_state, e.to_state) for e in log[1:]]
@@ -96,7 +86,7 @@ async def test_signals_queued_while_no_worker_runs_apply_in_order(
         await cases.send_decision_signal(own_queue.client, case.workflow_id, decision)
 
     async with worker_on(own_queue, own_queue.settings):
-        log = await _audit_until(case, lambda log: len(log) >= 4)
+        log = await case.audit_until(lambda log: len(log) >= 4)
 
     assert [(e.decision_id, e.outcome) for e in log[1:]] == [
         (d.decision_id, "accepted") for d in sent
@@ -117,7 +107,7 @@ async def test_a_command_no_worker_takes_is_kept_as_a_signal_and_applied_once(
     assert decision.decision_id in queued.value.message
 
     async with worker_on(own_queue, own_queue.settings):
-        log = await _audit_until(case, lambda log: len(log) >= 2)
+        log = await case.audit_until(lambda log: len(log) >= 2)
         again = await cases.decide(own_queue.client, case.workflow_id, decision)
         final_log = await case.audit_log()
 
@@ -139,7 +129,7 @@ async def test_an_accepted_update_survives_without_its_sender(
             "decide", decision, wait_for_stage=WorkflowUpdateStage.ACCEPTED
         )
         del started
-        log = await _audit_until(case, lambda log: len(log) >= 2)
+        log = await case.audit_until(lambda log: len(log) >= 2)
     assert log[-1].decision_id == decision.decision_id
 
 
