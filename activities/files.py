@@ -21,7 +21,7 @@ class UnsafePath(ValueError):
 def under(root: Path, *names: str) -> Path:
     """``root`` joined with ``names`` (each may hold '/'), refusing anything that could escape."""
     parts = [part for name in names for part in name.split("/")]
-    bad = [part for part in parts if not _SAFE_PART.match(part) or part in {".", ".."}]
+    bad = [part for part in parts if not _SAFE_PART.fullmatch(part) or part in {".", ".."}]
     if bad:
         raise UnsafePath(f"refusing to write under {root}: unsafe path part(s) {bad}")
     return root.joinpath(*parts)

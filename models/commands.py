@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -28,10 +30,7 @@ def nesting_depth(value: object) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        children = (
-            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
-        )
-        for child in children:
+        for child in _children(item):
             if isinstance(child, dict | list):
                 if level + 1 > MAX_DEPTH + 1:
                     return level + 1
@@ -40,9 +39,40 @@ def nesting_depth(value: object) -> int:
     return deepest
 
 
-def _shallow(value: object) -> object:
+def _children(item: object) -> Iterable[object]:
+    if isinstance(item, dict):
+        return [*item.keys(), *item.values()]
+    return item if isinstance(item, list) else ()
+
+
+def _unsendable(value: object) -> str | None:
+    """Why a value would not survive the trip as JSON: NaN and infinities turn into null, a
+    lone surrogate cannot be encoded at all."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{item} is not a number JSON can carry"
+        if isinstance(item, str) and not _encodable(item):
+            return "a text holds a lone surrogate, which is not valid Unicode"
+        stack.extend(_children(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain_json(value: object) -> object:
+    """Data a command carries: shallow enough to read, and plain JSON that arrives as sent."""
     if nesting_depth(value) > MAX_DEPTH:
         raise ValueError(f"nests deeper than {MAX_DEPTH} levels")
+    if (problem := _unsendable(value)) is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -62,10 +92,10 @@ class _Command(BaseModel):
 class Decision(_Command):
     """Fire one trigger of the process, with the data that trigger needs."""
 
-    trigger: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    trigger: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
     data: dict[str, Any] = Field(default_factory=dict)
 
-    _data_shallow = field_validator("data", mode="before")(_shallow)
+    _data_plain = field_validator("data", mode="before")(_plain_json)
 
     def name(self) -> str:
         return self.trigger
@@ -81,10 +111,10 @@ class DirectoryReload(_Command):
 class ArtefactSubmission(_Command):
     """Submit a new version of an artefact the case needs."""
 
-    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
     content: dict[str, Any]
 
-    _content_shallow = field_validator("content", mode="before")(_shallow)
+    _content_plain = field_validator("content", mode="before")(_plain_json)
 
     def name(self) -> str:
         return f"submit:{self.kind}"

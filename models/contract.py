@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from models.people import PersonId, ServiceId
 from models.stages import LifecycleStage
@@ -68,7 +68,7 @@ class UserNeed(_Strict):
 
 class MetricValue(_Strict):
     period: ShortText
-    value: float
+    value: FiniteFloat
     reported_at: datetime
     reported_by: PersonId
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from models.assessment import AssessmentId, ReportSummary, Verdict, assessment_number
 from models.calendar import add_months
@@ -124,7 +124,7 @@ class Mandate(_Strict):
 
 class MetricReading(_Strict):
     measure_id: str
-    value: float
+    value: FiniteFloat
 
 
 class MetricReport(_Strict):

@@ -132,7 +132,7 @@ class DecisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    trigger: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    trigger: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
     data: dict[str, Any] = Field(default_factory=dict)
     reason: Reason | None = None
     decision_id: DecisionId | None = Field(default=None, description="reuse to retry safely")
@@ -141,7 +141,7 @@ class DecisionRequest(BaseModel):
 class ArtefactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,60}$")]
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
     content: dict[str, Any]
     reason: Reason | None = None
     decision_id: DecisionId | None = None

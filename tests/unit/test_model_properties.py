@@ -669,11 +669,6 @@ AWKWARD: dict[str, tuple[Json, ...]] = {
 }
 # Today's known failures (issue 10), one mark per model the defect reaches; each flips to a
 # strict XPASS failure when the fix lands, so the mark must then go.
-DEFECT_7 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 defect 7: NaN/Infinity validate (float fields, dict[str, Any] data) but "
-    "pydantic_data_converter writes them as null: data changes, a float field fails to decode",
-)
 DEFECT_8 = pytest.mark.xfail(
     strict=True,
     reason="issue 10 defect 8: a lone surrogate validates in dict[str, Any] data and in the str "
@@ -698,18 +693,8 @@ def _known(kind: str, mark: pytest.MarkDecorator, *names: str) -> None:
 
 
 _known(
-    "non-finite floats",
-    DEFECT_7,
-    "commands.Decision",
-    "commands.ArtefactSubmission",
-    "contract.ServiceContract",
-    "lifecycle.MetricReport",
-)
-_known(
     "lone surrogates",
     DEFECT_8,
-    "commands.Decision",
-    "commands.ArtefactSubmission",
     "establishment.NewServiceInput",
     "lifecycle.LifecycleInput",
     "assessment.AssessmentInput",
@@ -867,20 +852,9 @@ def test_an_id_field_refuses_any_non_ascii_character(
         assert kept == value.strip(), f"{field} took {value!r} as {kept!r}"
 
 
-DEFECT_5 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 defect 5: the trigger/kind pattern ^[a-z_]{1,60}$ accepts a leading '_' "
-    "(say '_'), which the artefact store's _SAFE_PART refuses as a path part",
-)
-_SAFE_PART_KNOWN = {"commands.Decision.trigger", "commands.ArtefactSubmission.kind"}
-
-
 @pytest.mark.parametrize(
     "field",
-    [
-        pytest.param(f, id=str(f), marks=[DEFECT_5] if str(f) in _SAFE_PART_KNOWN else [])
-        for f in ID_FIELDS
-    ],
+    [pytest.param(f, id=str(f)) for f in ID_FIELDS],
 )
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -899,11 +873,6 @@ def test_what_an_id_field_accepts_is_a_safe_path_part(
             assert SAFE_PART.fullmatch(kept), f"{field} took {value!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 defect 9: _SAFE_PART is matched with re.match and '$', which also matches "
-    "before a trailing newline, so under() takes the path part 'abc\\n'",
-)
 @pytest.mark.parametrize("part", ["abc\n", "SVC-007\n"])
 def test_the_store_refuses_a_path_part_with_a_trailing_newline(
     tmp_path: pathlib.Path, part: str
