@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 export OSOM_CHROMIUM := $(CHROMIUM)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test lint bench lock clean
+.PHONY: dev test lint bench reliability lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ $(CHROMIUM):
 # Throughput of establishment cases beside a bare reference workflow, on a private dev server.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.throughput $(BENCH_ARGS)
+
+# Worker SIGKILLs and dev-server restarts among valid and invalid commands, on a private server.
+reliability: $(STAMP)
+	$(BIN)/python -m osom.reliability $(RELIABILITY_ARGS)
 
 # Refresh the lock after changing dependencies in pyproject.toml.
 lock: $(STAMP)
