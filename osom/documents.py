@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from models.commands import MAX_DEPTH, nesting_depth
 from models.errors import MalformedInput, PayloadTooLarge
 
 # Far above any artefact the policy allows, far below Temporal's 2 MB payload limit.
@@ -37,6 +38,16 @@ def load_document(path: Path) -> dict[str, Any]:
             f"{path} is not valid YAML/JSON{where}: {problem}",
             errors=[{"field": "(file)", "message": f"{problem}{where}"}],
         ) from err
+    except RecursionError:  # the parser is recursive: nesting past its stack
+        document = None
+        too_deep = True
+    else:
+        too_deep = nesting_depth(document) > MAX_DEPTH
+    if too_deep:
+        raise MalformedInput(
+            f"{path} nests deeper than {MAX_DEPTH} levels",
+            errors=[{"field": "(file)", "message": f"deeper than {MAX_DEPTH} levels"}],
+        )
     if not isinstance(document, dict):
         raise MalformedInput(
             f"{path} must hold a mapping of fields, not {type(document).__name__}",
