@@ -70,6 +70,9 @@ TimerEvent = tuple[str, datetime, str]
 # Refused signals are recorded up to this many; past it they are only counted, so a sender
 # retrying a bad signal forever cannot grow the history without bound.
 MAX_RECORDED_REFUSALS = 100
+# A store writes two small files: one that takes longer is on a broken disk or a dead worker,
+# and the case's next command waits for it, so it is tried again soon.
+STORE_TIMEOUT = timedelta(seconds=10)
 # Who may make a running case take in a changed directory of people.
 DIRECTORY_KEEPERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM))
 
@@ -493,6 +496,7 @@ class CaseEngine(Generic[CaseT]):
                 request,
                 result_type=ArtefactRef,
                 summary=f"store {kind} v{version}",
+                start_to_close=STORE_TIMEOUT,
             )
         except ActivityError as err:
             cause = err.cause
