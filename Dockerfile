@@ -19,7 +19,8 @@ WORKDIR /src
 COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
 
-# The engine (the packages pyproject.toml names, and worker.py); .dockerignore keeps the rest out.
+# The engine (the packages pyproject.toml names, worker.py and main.py, the `osom` command);
+# .dockerignore keeps the rest out.
 COPY . .
 RUN pip install --no-deps .
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -12,32 +13,24 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.artefact_store import ArtefactStore
 from activities.directory import ContextLoader, load_policy
 from activities.files import sweep_debris
+from activities.logging_context import ActivityLogContext
 from activities.notifications import Outbox
 from activities.other_cases import OtherCases
-from osom.client import connect
+from osom.client import connect, metrics_runtime
 from osom.logging import configure_logging
 from osom.review_schedule import ensure_review_schedule
 from osom.settings import Settings
 from workflows import WORKFLOWS
+from workflows.sandbox import workflow_runner
 
 log = structlog.get_logger()
 
-# Pure modules the workflows import: loaded once outside the sandbox instead of per workflow run.
 # Activities are blocking file I/O run on this many threads; the worker takes no more at once.
 ACTIVITY_THREADS = 8
-PASSTHROUGH = ("transitions", "models", "pydantic", "pydantic_core", "annotated_types")
-
-
-def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox every worker and the replayer use."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-    )
 
 
 def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
@@ -63,6 +56,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=timedelta(seconds=20),
         workflow_runner=workflow_runner(),
+        interceptors=[ActivityLogContext()],
     )
 
 
@@ -75,7 +69,13 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
     sweep_debris(settings.data_dir, settings.artefact_root, settings.outbox_root)
-    client = client or await connect()
+    if client is None:
+        # The SDK's metrics come from the runtime the client is made with: one per process.
+        runtime = None
+        if settings.metrics_address:
+            runtime = metrics_runtime(settings.metrics_address)
+            log.info("metrics.serving", url=f"http://{settings.metrics_address}/metrics")
+        client = await connect(runtime=runtime)
     if settings.review_schedule:
         await keep_review_schedule(client, settings)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
@@ -113,9 +113,14 @@ async def serve(settings: Settings) -> None:
     log.info("worker.stopped")
 
 
-def main() -> None:
+def main(metrics_address: str | None = None) -> None:
+    """``osom worker``: settings from the environment; ``metrics_address`` (host:port) overrides
+    OSOM_METRICS_ADDRESS."""
     configure_logging()
-    asyncio.run(serve(Settings.from_env()))
+    settings = Settings.from_env()
+    if metrics_address:
+        settings = dataclasses.replace(settings, metrics_address=metrics_address)
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

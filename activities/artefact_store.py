@@ -12,24 +12,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.documents import render_markdown
 from activities.files import UnsafePath, remove_debris, under, write_atomically
+from models.activity_io import StoreRequest
 from models.commands import ArtefactRef
 from models.errors import ArtefactConflict
+from workflows.activity_contracts import StoreActivities
 
 
-class StoreRequest(BaseModel):
-    case_id: str
-    kind: str
-    version: int
-    content: dict[str, Any]
-
-
-class ArtefactStore:
+class ArtefactStore(StoreActivities):
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -65,7 +59,7 @@ class ArtefactStore:
             markdown_path=str(md_path),
         )
 
-    @activity.defn(name="store_artefact")
+    @activity.defn
     def store_artefact(self, request: StoreRequest) -> ArtefactRef:
         """Write one artefact version; idempotent for the same content."""
         try:
@@ -86,7 +80,7 @@ class ArtefactStore:
         content: dict[str, Any] = json.loads(body)
         return content
 
-    @activity.defn(name="read_artefact")
+    @activity.defn
     def read_artefact(self, ref: ArtefactRef) -> dict[str, Any]:
         """Read one stored version back, checking it is the one that was recorded."""
         try:

@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.activity_io import CaseContext
 from models.people import Directory
 from models.policy import Policy
+from workflows.activity_contracts import DirectoryActivities
 
 
 def load_directory(path: Path) -> Directory:
@@ -25,24 +27,19 @@ def load_policy(path: Path | None) -> Policy:
     return Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
 
 
-class CaseContext(BaseModel):
-    directory: Directory
-    policy: Policy
-
-
-class ContextLoader:
+class ContextLoader(DirectoryActivities):
     """Reads the configured files when a case starts; the case then pins what it got."""
 
     def __init__(self, directory_path: Path, policy_path: Path | None) -> None:
         self.directory_path = directory_path
         self.policy_path = policy_path
 
-    @activity.defn(name="load_directory")
+    @activity.defn
     def load_directory(self) -> Directory:
         with _unusable_file("InvalidDirectory", self.directory_path):
             return load_directory(self.directory_path)
 
-    @activity.defn(name="load_case_context")
+    @activity.defn
     def load_case_context(self) -> CaseContext:
         with _unusable_file("InvalidDirectory", self.directory_path):
             directory = load_directory(self.directory_path)

@@ -6,33 +6,22 @@ instead of sending twice. A chat or e-mail webhook can read the outbox later.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 import structlog
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.files import UnsafePath, under, write_atomically
+from models.activity_io import Notification
+from workflows.activity_contracts import NotifyActivities
 
 log = structlog.get_logger()
 
 NOTIFICATION_SENT = "notification.sent"
 
 
-class Notification(BaseModel):
-    id: str
-    case_id: str
-    kind: Literal["info", "reminder", "escalation"]
-    to: list[str]
-    subject: str
-    body: str
-    at: datetime
-
-
-class Outbox:
+class Outbox(NotifyActivities):
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -56,7 +45,7 @@ class Outbox:
             items = [n for n in items if person in n.to]
         return sorted(items, key=lambda n: n.at)
 
-    @activity.defn(name="notify")
+    @activity.defn
     def notify(self, notification: Notification) -> str:
         """Record a notification in the outbox and the log (no personal data in the log)."""
         try:

@@ -8,20 +8,21 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.case_calls import execute_update
 from models.coe import ServiceLookup, ServiceProfile
 from models.coe_review import CaseMessage, MessageAnswer, PoolEntry, PoolQuery
 from models.errors import NoAnswer, OsomError
-from osom import cases
+from models.ids import lifecycle_workflow_id
 from workflows._visibility import CASE_ID, PROCESS, SERVICE_ID, STATE
+from workflows.activity_contracts import OtherCaseActivities
 from workflows.correction_of_errors.definition import COE
-from workflows.lifecycle.workflow import lifecycle_workflow_id
 
 
-class OtherCases:
+class OtherCases(OtherCaseActivities):
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    @activity.defn(name="service_profile")
+    @activity.defn
     async def service_profile(self, service_id: str) -> ServiceLookup:
         """The service's name and Service Manager from its lifecycle; no profile if the engine
         does not run one for it (the directory may still know the service)."""
@@ -39,7 +40,7 @@ class OtherCases:
             raise ApplicationError(f"{service_id}'s lifecycle cannot answer yet: {err}") from err
         return ServiceLookup(profile=profile)
 
-    @activity.defn(name="review_pool")
+    @activity.defn
     async def review_pool(self, query: PoolQuery) -> list[PoolEntry]:
         """Published CoEs waiting for review (optionally of some services), by CoE id."""
         search = (
@@ -59,12 +60,12 @@ class OtherCases:
                 )
         return sorted(entries, key=lambda e: e.coe_id)
 
-    @activity.defn(name="send_to_case")
+    @activity.defn
     async def send_to_case(self, message: CaseMessage) -> MessageAnswer:
         """The case's answer to an update: accepted, or refused with the domain error. No
         answer at all is retried (the update carries a decision id, so it applies once)."""
         try:
-            result = await cases.execute_update(
+            result = await execute_update(
                 self.client, message.workflow_id, message.update, message.payload
             )
         except NoAnswer:

@@ -35,7 +35,8 @@ from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, wait_for_server
 from osom.settings import EXAMPLES, Settings
 from tests.examples import WALKTHROUGH, artefact, load_yaml
-from worker import ACTIVITY_THREADS, build_worker, workflow_runner
+from worker import ACTIVITY_THREADS, build_worker
+from workflows.sandbox import workflow_runner
 
 BARE_QUEUE = "bench-bare"
 

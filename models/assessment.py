@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from models.case_state import CaseState
 from models.commands import ArtefactRef
 from models.criteria import CATALOGUE, AssessmentType
+from models.ids import assessment_workflow_id
 from models.people import CaseRole, Directory, PersonId, Relations, ServiceId
 from models.policy import OverallResultRule, Policy
 from models.stages import LifecycleStage
@@ -133,10 +134,6 @@ class AssessmentInput(_Strict):
     @property
     def workflow_id(self) -> str:
         return assessment_workflow_id(self.assessment_id)
-
-
-def assessment_workflow_id(assessment_id: str) -> str:
-    return f"assessment/{assessment_id}"
 
 
 class Panelist(_Strict):

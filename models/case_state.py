@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,21 @@ from models.audit import AuditEntry
 from models.commands import ArtefactRef, CommandResult
 from models.people import Directory, Relations
 from models.policy import Policy
+
+# Who a move is made by when no person makes it (a timer, a message from another case).
+SYSTEM = "SYSTEM"
+
+
+@dataclass(frozen=True)
+class Context:
+    """The moment a command is checked or applied at, and who sends it as what: what rules
+    about dates and about the sender read. The engine hands one to every check and record; the
+    case never holds it. A view of the case (no sender) is made by SYSTEM."""
+
+    now: datetime
+    actor: str = SYSTEM
+    role: str = SYSTEM
+
 
 # A clock without reminders still needs a "next reminder" to order its events: one this far past
 # its due date, which no view shows.
@@ -63,18 +79,6 @@ class CaseState(BaseModel):
     clocks: dict[str, ClockState] = Field(default_factory=dict)
     pending: PendingMove | None = None
     refused_signals: int = 0
-    # The moment a command is checked at, for rules about dates (set by the engine, not kept).
-    as_of: datetime | None = Field(default=None, exclude=True)
-    # How the sender of the command being checked acts (for rules that depend on it).
-    acting_role: str | None = Field(default=None, exclude=True)
-    # Who sends it (for rules about one person's items, such as their own corrective action).
-    acting_person: str | None = Field(default=None, exclude=True)
-
-    def now(self) -> datetime:
-        """The moment the command being checked (or the status being drawn) is at: what rules
-        about dates compare with. Set by the engine, never by a process."""
-        assert self.as_of is not None, "the engine sets as_of before checking a command"
-        return self.as_of
 
     def artefact_versions(self) -> dict[str, int]:
         return {kind: ref.version for kind, ref in self.artefacts.items()}

@@ -22,14 +22,6 @@ Text = Annotated[str, Field(max_length=10_000)]
 Line = Annotated[str, Field(min_length=1, max_length=2_000)]
 
 
-# The signal a service's lifecycle takes a CoE's newest actions register with.
-COE_ACTIONS_SIGNAL = "coe_actions_changed"
-
-
-def coe_workflow_id(coe_id: str) -> str:
-    return f"coe/{coe_id}"
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

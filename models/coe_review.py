@@ -15,10 +15,6 @@ from models.commands import ArtefactRef
 from models.people import Directory, ServiceId
 from models.policy import Policy
 
-# The schedule starts sessions as coe-review-<time>; one started by hand gets the same shape.
-REVIEW_WORKFLOW_PREFIX = "coe-review"
-REVIEW_SCHEDULE_ID = "coe-review"
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -174,3 +170,15 @@ class ReviewSessionCase(CaseState):
 
     def drawn(self, coe_id: str) -> DrawnItem | None:
         return next((i for i in self.items if i.coe_id == coe_id), None)
+
+
+class Agenda(BaseModel):
+    """The CoEs the draw put on the agenda (each accepted by its own case)."""
+
+    items: list[DrawnItem]
+
+
+class PinnedItem(BaseModel):
+    """C5 by the Executive: a CoE added to the agenda by hand (say, a high-severity one)."""
+
+    coe_id: str = Field(pattern=r"^COE-[A-Z0-9][A-Z0-9-]{0,40}$")

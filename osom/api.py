@@ -10,9 +10,8 @@ refused command changes nothing: the engine checks it before anything is written
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -32,99 +31,33 @@ from models.case_view import BlockerView, CaseStatus
 from models.coe import CoeReport
 from models.commands import ArtefactSubmission, CommandResult, Decision, DecisionId, Reason
 from models.errors import (
-    ArtefactConflict,
-    ArtefactsMissing,
-    CaseClosed,
-    CaseExists,
-    CommandQueued,
-    DecisionIdReused,
-    DirectoryUnavailable,
-    GuardFailed,
-    IllegalTransition,
     InvalidArtefact,
     MalformedInput,
     NoAnswer,
-    NotAuthorised,
     OsomError,
     PayloadTooLarge,
-    TemporalUnreachable,
     UnknownCase,
     invalid,
 )
+from models.ids import workflow_id_for
 from models.proposal import Proposal
 from osom import cases, views
+from osom.api_errors import (
+    PROBLEM,
+    BodyTimeout,
+    Unauthenticated,
+    UnsupportedMediaType,
+    problem_response,
+    problem_responses,
+)
 from osom.json_body import parse_json_body
 from osom.tokens import TokenBook, TokensUnavailable
 
-PROBLEM = "application/problem+json"
+__all__ = ["BODY_READ_SECONDS", "PROBLEM", "create_app"]
+
 # How long a client has to send the body it declared, once its headers are in: a client that
 # declares more than it sends must not hold a connection (and a request) open.
 BODY_READ_SECONDS = 5.0
-
-
-class Unauthenticated(OsomError):
-    """No bearer token, or one the engine did not issue."""
-
-
-class UnsupportedMediaType(MalformedInput):
-    """A body that does not say it is JSON."""
-
-
-class BodyTimeout(OsomError):
-    """The client did not send the body it declared in time."""
-
-
-# HTTP status per refusal; the body names the error type itself.
-STATUS_FOR: dict[type[OsomError], int] = {
-    NotAuthorised: 403,
-    UnknownCase: 404,
-    CaseClosed: 409,
-    IllegalTransition: 409,
-    ArtefactsMissing: 409,
-    GuardFailed: 409,
-    DecisionIdReused: 409,
-    CaseExists: 409,
-    ArtefactConflict: 409,
-    PayloadTooLarge: 413,
-    InvalidArtefact: 422,
-    DirectoryUnavailable: 503,
-    NoAnswer: 504,
-    CommandQueued: 202,  # kept on the server; the decision id gets its answer later
-    TemporalUnreachable: 503,
-    Unauthenticated: 401,
-    UnsupportedMediaType: 415,
-    BodyTimeout: 408,
-    TokensUnavailable: 503,
-}
-
-
-class Problem(BaseModel):
-    """A refusal (RFC 9457 problem details): ``title`` is the error type, as the CLI names it;
-    ``missing``, ``problems`` or field-level ``errors`` come with some."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["urn:osom:error:ArtefactsMissing"])
-    title: str
-    status: int
-    detail: str
-
-
-def _problem_responses() -> dict[int | str, dict[str, Any]]:
-    """Every refusal status with the error types that give it, for the OpenAPI document."""
-    titles: dict[int, set[str]] = {
-        400: {"OsomError"},  # a refusal type without a status of its own
-        411: {"InvalidArtefact"},  # a body without a Content-Length
-        500: {"OsomError"},
-        502: {"NoAnswer", "OsomError"},  # Temporal refused the call; an untyped refusal
-    }
-    for kind, status in STATUS_FOR.items():
-        titles.setdefault(status, set()).add(kind.__name__)
-    content = {PROBLEM: {"schema": Problem.model_json_schema()}}
-    return {
-        status: {"description": ", ".join(sorted(names)), "content": content}
-        for status, names in sorted(titles.items())
-    }
 
 
 class DecisionRequest(BaseModel):
@@ -184,15 +117,17 @@ async def _body_refused(request: Request, limit: int) -> JSONResponse | None:
             "send the body with a Content-Length (chunked bodies are not taken)",
             errors=[{"field": "(body)", "message": "Content-Length required"}],
         )
-        return _problem(err, 411)
+        return problem_response(err, 411)
     if int(declared) > limit:
         err = PayloadTooLarge(
             f"the request body is {declared} bytes; at most {limit} are taken",
             errors=[{"field": "(body)", "message": f"{declared} bytes > {limit}"}],
         )
-        return _problem(err, 413)
+        return problem_response(err, 413)
     if not _says_json(request.headers.get("content-type", "")):
-        return _problem(UnsupportedMediaType("send application/json (the Content-Type header)"))
+        return problem_response(
+            UnsupportedMediaType("send application/json (the Content-Type header)")
+        )
     try:
         async with asyncio.timeout(BODY_READ_SECONDS):
             raw = await request.body()  # kept for the route to read again
@@ -201,13 +136,13 @@ async def _body_refused(request: Request, limit: int) -> JSONResponse | None:
             f"the body did not arrive within {BODY_READ_SECONDS:g} seconds "
             f"({declared} bytes were declared)"
         )
-        return _problem(late, headers={"Connection": "close"})
+        return problem_response(late, headers={"Connection": "close"})
     except ClientDisconnect:
-        return _problem(BodyTimeout("the client went away before sending its body"))
+        return problem_response(BodyTimeout("the client went away before sending its body"))
     try:
         parse_json_body(raw)
     except MalformedInput as err:
-        return _problem(err)
+        return problem_response(err)
     return None
 
 
@@ -244,7 +179,7 @@ def create_app(
         title="OSOM workflow engine",
         version="1",
         description=__doc__,
-        responses=_problem_responses(),
+        responses=problem_responses(),
     )
     app.state.tokens = tokens
 
@@ -255,7 +190,7 @@ def create_app(
             try:
                 request.state.person = _authenticated(request, tokens())
             except (TokensUnavailable, Unauthenticated) as err:
-                return _problem(err)
+                return problem_response(err)
             refused = await _body_refused(request, max_body_bytes)
             if refused is not None:
                 return refused
@@ -264,24 +199,24 @@ def create_app(
 
     @app.exception_handler(OsomError)
     async def refused(request: Request, err: OsomError) -> JSONResponse:
-        return _problem(err)
+        return problem_response(err)
 
     @app.exception_handler(RPCError)
     async def temporal_refused(request: Request, err: RPCError) -> JSONResponse:
         unavailable = err.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED)
         problem = NoAnswer(f"Temporal said {err.status.name}: {err.message}")
-        return _problem(problem, 503 if unavailable else 502)
+        return problem_response(problem, 503 if unavailable else 502)
 
     @app.exception_handler(StarletteHTTPException)
     async def not_routed(request: Request, err: StarletteHTTPException) -> JSONResponse:
         problem = (
             UnknownCase(str(err.detail)) if err.status_code == 404 else OsomError(str(err.detail))
         )
-        return _problem(problem, err.status_code, err.headers)  # a 405's Allow, say
+        return problem_response(problem, err.status_code, err.headers)  # a 405's Allow, say
 
     @app.exception_handler(Exception)
     async def failed(request: Request, err: Exception) -> JSONResponse:
-        return _problem(OsomError(f"the engine failed: {type(err).__name__}"), 500)
+        return problem_response(OsomError(f"the engine failed: {type(err).__name__}"), 500)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, err: RequestValidationError) -> JSONResponse:
@@ -290,7 +225,7 @@ def create_app(
         ]
         listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         problem = InvalidArtefact(f"the request is not valid: {listed}", errors=errors)
-        return _problem(problem, 422)
+        return problem_response(problem, 422)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -326,7 +261,7 @@ def create_app(
             data=request.data,
             reason=request.reason,
         )
-        return await cases.decide(await client(), cases.workflow_id_for(case), decision)
+        return await cases.decide(await client(), workflow_id_for(case), decision)
 
     @app.post("/v1/cases/{case:path}/artefacts", tags=["commands"])
     async def submit(case: str, request: ArtefactRequest, who: Person) -> CommandResult:
@@ -338,20 +273,20 @@ def create_app(
             content=request.content,
             reason=request.reason,
         )
-        return await cases.submit(await client(), cases.workflow_id_for(case), submission)
+        return await cases.submit(await client(), workflow_id_for(case), submission)
 
     @app.get("/v1/cases/{case:path}/blockers", tags=["read"])
     async def blockers(case: str, who: Person) -> list[BlockerView]:
-        return (await cases.status(await client(), cases.workflow_id_for(case))).blockers
+        return (await cases.status(await client(), workflow_id_for(case))).blockers
 
     @app.get("/v1/cases/{case:path}/audit", tags=["read"])
     async def audit(case: str, who: Person) -> list[AuditEntry]:
-        return await cases.audit_log(await client(), cases.workflow_id_for(case))
+        return await cases.audit_log(await client(), workflow_id_for(case))
 
     @app.get("/v1/cases/{case:path}", tags=["read"])
     async def status(case: str, who: Person) -> CaseStatus:
         """(Declared after /blockers and /audit: a workflow id may hold a slash.)"""
-        return await cases.status(await client(), cases.workflow_id_for(case))
+        return await cases.status(await client(), workflow_id_for(case))
 
     @app.get("/v1/services", tags=["read"])
     async def services(who: Person) -> list[views.ServiceRow]:
@@ -370,34 +305,3 @@ def _command(model: type[Any], **fields: Any) -> Any:
         return model.model_validate(fields)
     except ValidationError as err:
         raise invalid("the command", err) from err
-
-
-def _status(err: OsomError) -> int:
-    for kind in type(err).__mro__:
-        if kind in STATUS_FOR:
-            return STATUS_FOR[kind]
-    return 502 if type(err) is OsomError else 400
-
-
-def _problem(
-    err: OsomError, status: int | None = None, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    """The refusal as problem+json, with the status of its type unless told."""
-    status = _status(err) if status is None else status
-    body = {
-        "type": f"urn:osom:error:{err.type}",
-        "title": err.type,
-        "status": status,
-        "detail": err.message,
-        **{k: v for k, v in err.details.items() if _jsonable(v)},
-    }
-    sent = dict(headers or {}) | ({"WWW-Authenticate": "Bearer"} if status == 401 else {})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
-
-
-def _jsonable(value: object) -> bool:
-    try:
-        json.dumps(value)
-    except TypeError:
-        return False
-    return True

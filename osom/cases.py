@@ -1,16 +1,16 @@
 """Client-side operations on cases, shared by every front door (the CLI now, HTTP later).
 
 Each raises a domain error from ``models.errors`` for a refusal, translating what Temporal says
-(an update rejected by a validator, an unknown workflow id, a finished case) into that vocabulary.
+(an update rejected by a validator, an unknown workflow id, a finished case) into that vocabulary
+(``activities.case_calls``). Workflow ids are built by ``models.ids``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import (
@@ -19,7 +19,6 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
@@ -28,63 +27,32 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
 
-from models.assessment import assessment_workflow_id
+from activities.case_calls import QUERY_WAIT, call, domain_error, query
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
-from models.coe import CoeInput, coe_workflow_id
+from models.coe import CoeInput
 from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
 from models.contract import BudgetAllocation, ServiceContract
-from models.errors import (
-    ALL_ERRORS,
-    CaseClosed,
-    CaseExists,
-    CommandQueued,
-    NoAnswer,
-    OsomError,
-    UnknownCase,
-    invalid,
-)
+from models.errors import CaseClosed, CaseExists, CommandQueued, NoAnswer, invalid
 from models.establishment import NewServiceInput
+from models.ids import coe_workflow_id, lifecycle_workflow_id, proposal_workflow_id
 from models.lifecycle import LifecycleInput
 from models.markdown import inline
 from models.proposal import Proposal
+from models.signals import DECIDE_SIGNAL, SUBMIT_SIGNAL
 from workflows import TASK_QUEUE, WORKFLOWS, CoeWorkflow, LifecycleWorkflow, NewServiceWorkflow
+from workflows._handlers import CaseWorkflow
 from workflows._visibility import CASE_ID, PROCESS, initial_attributes
 from workflows.correction_of_errors.definition import COE
-from workflows.lifecycle.workflow import lifecycle_workflow_id
 
-T = TypeVar("T")
+CommandT = TypeVar("CommandT", Decision, ArtefactSubmission)
 
-# How long a person waits for a worker's answer before being told none came.
-QUERY_WAIT = timedelta(seconds=10)
-COMMAND_WAIT = timedelta(seconds=60)
 # How long an update may wait for a worker to accept it before it is sent as a signal instead.
 ACCEPT_WAIT = timedelta(seconds=10)
-QUERY_ATTEMPTS = 25
-
-
-def new_service_id(proposal_id: str) -> str:
-    return f"new-service/{proposal_id}"
-
-
-_BUSINESS_KEYS = (
-    (re.compile(r"^PRO-[A-Za-z0-9_-]+$"), new_service_id),
-    (re.compile(r"^COE-[A-Z0-9-]+$"), coe_workflow_id),
-    (re.compile(r"^SVC-[0-9]{3,}-A[0-9]{2,}$"), assessment_workflow_id),
-    (re.compile(r"^SVC-[0-9]{3,}$"), lifecycle_workflow_id),
-)
-
-
-def workflow_id_for(case: str) -> str:
-    """A workflow id from what people call a case: PRO-004, SVC-007, SVC-007-A03, COE-2026-001,
-    or the workflow id itself."""
-    for pattern, workflow_id in _BUSINESS_KEYS:
-        if pattern.match(case):
-            return workflow_id(case)
-    return case
 
 
 async def onboard_service(
@@ -157,8 +125,8 @@ async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TA
 async def _coe_count(client: Client, year: str) -> int:
     """How many CoEs of ``year`` visibility knows: where numbering goes on (a start that finds
     the next id taken tries the one after)."""
-    query = f"{PROCESS.name} = '{COE.name}' AND {CASE_ID.name} STARTS_WITH 'COE-{year}-'"
-    return (await client.count_workflows(query)).count
+    search = f"{PROCESS.name} = '{COE.name}' AND {CASE_ID.name} STARTS_WITH 'COE-{year}-'"
+    return (await client.count_workflows(search)).count
 
 
 async def _start_once(
@@ -206,7 +174,7 @@ async def start_new_service(
 ) -> str:
     """Start a case. The worker checks the demand (E1) against the directory it serves; see
     ``wait_until_open`` for its verdict."""
-    workflow_id = new_service_id(proposal.id)
+    workflow_id = proposal_workflow_id(proposal.id)
     try:
         start = NewServiceInput(proposal=proposal, proposer=proposer)
     except ValidationError as err:
@@ -242,7 +210,7 @@ async def wait_until_open(
             try:
                 await handle.result()
             except WorkflowFailureError as failed:
-                raise _domain_error(failed.cause) from failed
+                raise domain_error(failed.cause) from failed
         if execution in (
             WorkflowExecutionStatus.TERMINATED,
             WorkflowExecutionStatus.CANCELED,
@@ -251,9 +219,7 @@ async def wait_until_open(
             raise CaseClosed(f"{workflow_id} was {execution.name.lower()} by an operator")
         current: CaseStatus | None
         try:
-            current = await handle.query(
-                NewServiceWorkflow.status, rpc_timeout=timedelta(seconds=2)
-            )
+            current = await handle.query(CaseWorkflow.status, rpc_timeout=timedelta(seconds=2))
         except (RPCError, WorkflowQueryFailedError):
             current = None  # no worker has answered yet
         if current is not None and current.state != "STARTING":
@@ -263,15 +229,27 @@ async def wait_until_open(
 
 
 async def decide(client: Client, workflow_id: str, decision: Decision) -> CommandResult:
-    return await _command(client, workflow_id, "decide", decision)
+    return await _command(client, workflow_id, _DECIDE, decision)
 
 
 async def submit(client: Client, workflow_id: str, submission: ArtefactSubmission) -> CommandResult:
-    return await _command(client, workflow_id, "submit", submission)
+    return await _command(client, workflow_id, _SUBMIT, submission)
+
+
+@dataclass(frozen=True)
+class _Door(Generic[CommandT]):
+    """A command's two ways in: the update that answers, and the signal the server keeps."""
+
+    update: UpdateMethodMultiParam[[Any, CommandT], Any]
+    signal: str
+
+
+_DECIDE = _Door[Decision](CaseWorkflow.decide, DECIDE_SIGNAL)
+_SUBMIT = _Door[ArtefactSubmission](CaseWorkflow.submit, SUBMIT_SIGNAL)
 
 
 async def _command(
-    client: Client, workflow_id: str, update: str, command: Decision | ArtefactSubmission
+    client: Client, workflow_id: str, door: _Door[CommandT], command: CommandT
 ) -> CommandResult:
     """Send a command as an update and wait for its answer. If no worker accepts it in time, the
     same command goes as a signal, which the server keeps (an update that waits for a worker is
@@ -279,9 +257,9 @@ async def _command(
     case gets the first answer back, like any other repeat, instead of 'case closed'."""
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
     try:
-        return await _call(handle, _accepted_then_answered(handle, update, command))
+        return await call(handle, _accepted_then_answered(handle, door.update, command))
     except _NotAccepted:
-        await _call(handle, handle.signal(f"{update}_signal", command.model_dump(mode="json")))
+        await call(handle, handle.signal(door.signal, command.model_dump(mode="json")))
         raise CommandQueued(
             f"{workflow_id}: no worker took the command within {ACCEPT_WAIT.total_seconds():.0f}"
             " s — is `osom worker` (or `make dev`) running? It is queued on the server as a "
@@ -295,10 +273,10 @@ async def _command(
         err.details["decision_id"] = command.decision_id
         raise
     except CaseClosed:
-        earlier = await _call(
+        earlier = await call(
             handle,
             handle.query(
-                NewServiceWorkflow.decision_result,
+                CaseWorkflow.decision_result,
                 args=[command.decision_id, command.fingerprint()],
             ),
             QUERY_WAIT,
@@ -313,16 +291,13 @@ class _NotAccepted(Exception):
 
 
 async def _accepted_then_answered(
-    handle: WorkflowHandle[Any, Any], update: str, command: Decision | ArtefactSubmission
+    handle: WorkflowHandle[Any, Any],
+    update: UpdateMethodMultiParam[[Any, CommandT], Any],
+    command: CommandT,
 ) -> CommandResult:
     try:
         started = await asyncio.wait_for(
-            handle.start_update(
-                update,
-                command,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                result_type=CommandResult,
-            ),
+            handle.start_update(update, command, wait_for_stage=WorkflowUpdateStage.ACCEPTED),
             ACCEPT_WAIT.total_seconds(),
         )
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
@@ -331,19 +306,11 @@ async def _accepted_then_answered(
     return result
 
 
-async def execute_update(
-    client: Client, workflow_id: str, update: str, payload: Any
-) -> CommandResult:
-    """Send any command update and wait for its answer (a refusal raises its domain error)."""
-    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(handle, handle.execute_update(update, payload, result_type=CommandResult))
-
-
 async def reload_directory(
     client: Client, workflow_id: str, command: DirectoryReload
 ) -> CommandResult:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    return await _call(
+    return await call(
         handle, handle.execute_update("reload_directory", command, result_type=CommandResult)
     )
 
@@ -351,94 +318,25 @@ async def reload_directory(
 async def running_cases(client: Client) -> list[str]:
     """Workflow ids of every open case, found through our search attributes."""
     processes = ", ".join(f"'{w.DEFINITION.name}'" for w in WORKFLOWS)
-    query = f"ExecutionStatus = 'Running' AND {PROCESS.name} IN ({processes})"
-    return [execution.id async for execution in client.list_workflows(query)]
+    search = f"ExecutionStatus = 'Running' AND {PROCESS.name} IN ({processes})"
+    return [execution.id async for execution in client.list_workflows(search)]
 
 
 async def send_decision_signal(client: Client, workflow_id: str, decision: Decision) -> None:
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    await _call(handle, handle.signal("decide_signal", decision.model_dump(mode="json")))
+    await call(handle, handle.signal(DECIDE_SIGNAL, decision.model_dump(mode="json")))
 
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:
-    result: CaseStatus = await _query(client, workflow_id, NewServiceWorkflow.status)
+    result: CaseStatus = await query(client, workflow_id, CaseWorkflow.status)
     return result
 
 
 async def audit_log(client: Client, workflow_id: str) -> list[AuditEntry]:
-    result: list[AuditEntry] = await _query(client, workflow_id, NewServiceWorkflow.audit_log)
+    result: list[AuditEntry] = await query(client, workflow_id, CaseWorkflow.audit_log)
     return result
 
 
 async def diagram(client: Client, workflow_id: str) -> str:
-    result: str = await _query(client, workflow_id, NewServiceWorkflow.diagram)
+    result: str = await query(client, workflow_id, CaseWorkflow.diagram)
     return result
-
-
-async def _query(client: Client, workflow_id: str, query: Any) -> Any:
-    """Ask a case a question. A long-lived case that is just continuing as new cannot answer
-    for a moment ("workflow task is not scheduled yet"): ask again."""
-    handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
-    for attempt in range(QUERY_ATTEMPTS):
-        try:
-            return await _call(handle, handle.query(query), QUERY_WAIT)
-        except RPCError as err:
-            if err.status != RPCStatusCode.FAILED_PRECONDITION or attempt == QUERY_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("unreachable")
-
-
-async def _call(
-    handle: WorkflowHandle[Any, Any], call: Awaitable[T], wait: timedelta = COMMAND_WAIT
-) -> T:
-    """Await a call to a case, translating what Temporal says by its types and status codes."""
-    workflow_id = handle.id
-    try:
-        return await asyncio.wait_for(call, wait.total_seconds())
-    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-        raise NoAnswer(
-            f"{workflow_id}: no worker answered within {wait.total_seconds():.0f} s — is "
-            "`osom worker` (or `make dev`) running? Send the command again with the same --id "
-            "to get its answer (it is applied once)",
-            workflow_id=workflow_id,
-        ) from err
-    except WorkflowUpdateFailedError as err:
-        raise _domain_error(err.cause) from err
-    except WorkflowQueryFailedError as err:
-        raise OsomError(f"{workflow_id} could not answer: {err.message}") from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise await _closed_or_unknown(handle) from err
-        raise
-
-
-async def _closed_or_unknown(handle: WorkflowHandle[Any, Any]) -> OsomError:
-    """What a NOT_FOUND means: the case has closed (an update is aborted when its workflow
-    closes), or there is no such case. Asked of the server, not read from the message."""
-    try:
-        execution = (await handle.describe()).status
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return UnknownCase(f"no case with workflow id {handle.id}", workflow_id=handle.id)
-        raise
-    if execution == WorkflowExecutionStatus.RUNNING:  # it moved to a new run meanwhile
-        return NoAnswer(
-            f"{handle.id} was continuing as new while answering: send the command again with "
-            "the same --id (it is applied once)",
-            workflow_id=handle.id,
-        )
-    return CaseClosed(f"{handle.id} has finished and takes no more commands", workflow_id=handle.id)
-
-
-def _domain_error(cause: BaseException | None) -> OsomError:
-    """Rebuild the domain error a workflow raised, looking down the chain of causes for it."""
-    error = cause
-    while error is not None:
-        if isinstance(error, ApplicationError) and error.type in ALL_ERRORS:
-            details = (
-                error.details[0] if error.details and isinstance(error.details[0], dict) else {}
-            )
-            return ALL_ERRORS[error.type](error.message, **details)
-        error = error.__cause__ or getattr(error, "cause", None)
-    return OsomError(str(cause))

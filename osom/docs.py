@@ -7,23 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from osom.svg import process_svg
+from workflows import PROCESSES
 from workflows._definition import ProcessDefinition
-from workflows.assessment.definition import ASSESSMENT
-from workflows.coe_review.definition import COE_REVIEW
-from workflows.correction_of_errors.definition import COE
-from workflows.establishment.definition import ESTABLISHMENT
-from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: tuple[ProcessDefinition[Any], ...] = (
-    ESTABLISHMENT,
-    LIFECYCLE,
-    ASSESSMENT,
-    COE,
-    COE_REVIEW,
-)
+DEFINITIONS: tuple[ProcessDefinition[Any], ...] = tuple(p.definition for p in PROCESSES)
 BY_NAME = {d.name: d for d in DEFINITIONS}
-# Where each definition lives, when its folder is not named after the process.
-FOLDERS = {COE.name: "correction_of_errors"}
+# The folder each definition lives in (workflows/<folder>/, beside its workflow).
+FOLDERS = {p.definition.name: p.workflow.__module__.split(".")[1] for p in PROCESSES}
 DOCS = Path("docs") / "processes"
 README_BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram -->)", re.DOTALL)
 
@@ -60,19 +50,19 @@ def process_page(definition: ProcessDefinition[Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for t in definition.transitions:
-        needs = [r.label for r in t.requires] + [g.label for g in t.guards]
+        needs = [r.label for r in t.needs] + [g.label for g in t.guards]
         if t.reason_required:
             needs.append("a reason")
         if t.data is not None:
             needs.append(f"data: `{t.data.__name__}`")
-        moves = f"{', '.join(t.sources)} → {t.dest or '(stays)'}"
-        who = "the engine" if t.automatic else ", ".join(p.describe() for p in t.permits)
+        moves = f"{', '.join(t.source)} → {t.dest or '(stays)'}"
+        who = "the engine" if t.automatic else ", ".join(p.describe() for p in t.who)
         if t.defer is not None:
             needs.append("held until the next phase's budget exists")
         lines.append(f"| {t.id} | `{t.trigger}` | {moves} | {who} | {'; '.join(needs)} |")
     lines += ["", "## Artefacts", "", "| kind | what | submitted in | by |", "|---|---|---|---|"]
     for a in definition.artefacts:
-        who = ", ".join(p.describe() for p in a.permits)
+        who = ", ".join(p.describe() for p in a.who)
         lines.append(f"| `{a.kind}` | {a.label} | {', '.join(a.states)} | {who} |")
     return "\n".join(lines) + "\n"
 

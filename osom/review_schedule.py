@@ -25,7 +25,8 @@ from temporalio.client import (
 )
 from temporalio.common import TypedSearchAttributes
 
-from models.coe_review import REVIEW_SCHEDULE_ID, REVIEW_WORKFLOW_PREFIX, ReviewSessionInput
+from models.coe_review import ReviewSessionInput
+from models.ids import REVIEW_PREFIX, REVIEW_SCHEDULE_ID
 from models.policy import CoeReviewPolicy
 from workflows import ReviewSessionWorkflow
 from workflows._visibility import initial_attributes
@@ -42,10 +43,10 @@ def review_schedule(
         action=ScheduleActionStartWorkflow(
             ReviewSessionWorkflow.run,
             ReviewSessionInput(services=services),
-            id=REVIEW_WORKFLOW_PREFIX,
+            id=REVIEW_PREFIX,
             task_queue=task_queue,
             typed_search_attributes=TypedSearchAttributes(
-                initial_attributes("coe_review", REVIEW_WORKFLOW_PREFIX)
+                initial_attributes("coe_review", REVIEW_PREFIX)
             ),
             static_summary=f"Regular CoE review: draw {policy.draw_summary()} for the session",
         ),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+LogFormat = Literal["json", "console"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples" / "fenmoor"
@@ -29,6 +32,8 @@ class Settings:
     review_schedule: bool = True
     # The HTTP API's issued tokens (hashes only).
     api_tokens: Path = Path("data/api-tokens.yaml")
+    # Where the worker serves the Temporal SDK's Prometheus metrics (host:port); None: nowhere.
+    metrics_address: str | None = None
 
     @classmethod
     def in_folder(cls, root: Path, organisation: Path, task_queue: str) -> Settings:
@@ -59,4 +64,26 @@ class Settings:
             review_schedule=os.environ.get("OSOM_REVIEW_SCHEDULE", "on").lower()
             not in ("off", "0", "false", "no"),
             api_tokens=Path(os.environ.get("OSOM_API_TOKENS", data_dir / "api-tokens.yaml")),
+            metrics_address=os.environ.get("OSOM_METRICS_ADDRESS") or None,
         )
+
+
+def log_format_from_env() -> LogFormat | None:
+    """OSOM_LOG_FORMAT: ``json`` or ``console`` forces that rendering; unset or ``auto`` leaves
+    the choice to the stream (console on a terminal, JSON lines elsewhere)."""
+    value = os.environ.get("OSOM_LOG_FORMAT", "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value == "json":
+        return "json"
+    if value == "console":
+        return "console"
+    raise SystemExit(f"OSOM_LOG_FORMAT must be json, console or auto, not {value!r}")
+
+
+def log_level_from_env() -> str:
+    """OSOM_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR), INFO by default."""
+    value = os.environ.get("OSOM_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SystemExit(f"OSOM_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {value!r}")
+    return value

@@ -109,7 +109,7 @@ def _edges(
     parts = []
     seen: dict[tuple[str, str], int] = {}
     for t in definition.transitions:
-        for source in t.sources:
+        for source in t.source:
             target = t.target(source)
             if target == source:
                 continue

@@ -15,9 +15,8 @@ def clock_policy(
     definition: ProcessDefinition[Any], case: CaseState, name: str
 ) -> ClockPolicy | None:
     """The pinned policy's working days for a clock; None for clocks the definition times."""
-    section = getattr(case.policy, definition.name, None)
-    value = getattr(section, name, None)
-    return value if isinstance(value, ClockPolicy) else None
+    spec = definition.clock(name)
+    return spec.policy(case.policy) if spec.policy else None
 
 
 def reconcile(

@@ -20,18 +20,20 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from activities.directory import CaseContext
+    from models.activity_io import CaseContext
     from models.audit import AuditEntry
     from models.case_state import CaseState
     from models.case_view import BlockerView, CaseStatus
     from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
     from models.errors import CaseClosed, DirectoryUnavailable, InvalidArtefact, OsomError
+    from models.signals import DECIDE_SIGNAL, SUBMIT_SIGNAL
     from workflows._activity import call
     from workflows._arrivals import Arrivals
-    from workflows._case import CaseEngine
+    from workflows._case import CaseEngine, WorkflowEffect
     from workflows._definition import ProcessDefinition
     from workflows._errors import refusal
     from workflows._signals import SignalSender, decoded_signal
+    from workflows.activity_contracts import DirectoryActivities
 
 CaseT = TypeVar("CaseT", bound=CaseState)
 CommandT = TypeVar("CommandT", Decision, ArtefactSubmission, DirectoryReload)
@@ -46,10 +48,24 @@ SIGNALS = (
 
 @dataclass(frozen=True)
 class SignalRoute:
-    """What a signal of one name carries and what the case does with it, in its turn."""
+    """What a signal of one name carries and what the case does with it, in its turn.
+    ``apply`` answers whether it changed the case; the case is then brought up to date (a held
+    move nothing holds any more applies, the clocks and the view follow), as after any change."""
 
     model: type[BaseModel]
-    apply: Callable[[Any], Awaitable[object]]
+    apply: Callable[[Any], Awaitable[bool]]
+
+
+def command_route(
+    model: type[CommandT], apply: Callable[[CommandT], Awaitable[CommandResult]]
+) -> SignalRoute:
+    """The signal form of a command update; applying a command brings the case up to date."""
+
+    async def applied(cmd: CommandT) -> bool:
+        await apply(cmd)
+        return False
+
+    return SignalRoute(model, applied)
 
 
 def _taken(cmd: object, model: type[CommandT], update: str) -> CommandT:
@@ -95,7 +111,7 @@ class CaseWorkflow(Generic[CaseT]):
     @decide.validator
     def _validate_decide(self, cmd: Decision) -> None:
         if engine := self._validating_engine():
-            engine.validate(_taken(cmd, Decision, "decide"), engine.check_decision)
+            engine.validate(_taken(cmd, Decision, "decide"), engine.checks.decision)
 
     @workflow.update(
         name="submit",
@@ -109,7 +125,7 @@ class CaseWorkflow(Generic[CaseT]):
     @submit.validator
     def _validate_submit(self, cmd: ArtefactSubmission) -> None:
         if engine := self._validating_engine():
-            engine.validate(_taken(cmd, ArtefactSubmission, "submit"), engine.check_submission)
+            engine.validate(_taken(cmd, ArtefactSubmission, "submit"), engine.checks.submission)
 
     @workflow.update(
         name="reload_directory",
@@ -123,7 +139,7 @@ class CaseWorkflow(Generic[CaseT]):
     @reload_directory.validator
     def _validate_reload(self, cmd: DirectoryReload) -> None:
         if engine := self._validating_engine():
-            engine.validate(_taken(cmd, DirectoryReload, "reload_directory"), engine.check_reload)
+            engine.validate(_taken(cmd, DirectoryReload, "reload_directory"), engine.checks.reload)
 
     @workflow.signal(dynamic=True, description=SIGNALS)
     async def signal_received(self, name: str, args: Sequence[RawValue]) -> None:
@@ -140,15 +156,21 @@ class CaseWorkflow(Generic[CaseT]):
                         f"signals: {known}",
                         errors=[{"field": "(signal)", "message": "unknown signal name"}],
                     )
-                await route.apply(decoded_signal(name, args, route.model))
+                if await route.apply(decoded_signal(name, args, route.model)):
+                    await engine.settle()
             except OsomError as err:
                 engine.record_refusal(sender, err)
+
+    def steps(self) -> dict[str, WorkflowEffect]:
+        """The steps this workflow performs itself, by the effect names of its definition (the
+        effects without recipients); the engine refuses to open a case if they differ."""
+        return {}
 
     def signal_routes(self, engine: CaseEngine[CaseT]) -> dict[str, SignalRoute]:
         """The signals this process takes, by name; processes add the messages of other cases."""
         return {
-            "decide_signal": SignalRoute(Decision, engine.apply_decision),
-            "submit_signal": SignalRoute(ArtefactSubmission, engine.apply_submission),
+            DECIDE_SIGNAL: command_route(Decision, engine.apply_decision),
+            SUBMIT_SIGNAL: command_route(ArtefactSubmission, engine.apply_submission),
         }
 
     # -- queries ------------------------------------------------------------------------------
@@ -199,8 +221,7 @@ class CaseWorkflow(Generic[CaseT]):
         broken file refuses the case at once (the activity does not retry it)."""
         try:
             context = await call(
-                "load_case_context",
-                result_type=CaseContext,
+                DirectoryActivities.load_case_context,
                 summary="load the directory and the policy in force",
             )
         except ActivityError as err:

@@ -1,7 +1,14 @@
 """The only module that touches the dynamic API of ``transitions``.
 
-The machine decides what is legal; the case's state object stays the one copy of the truth: the
-machine's model reads and writes the phase through the two callables it is given.
+The machine alone decides which triggers are legal from the current state; the case's state
+object stays the one copy of the truth: the machine's model reads and writes the phase through
+the two callables it is given.
+
+The guards and requirements of a row are not given to ``transitions`` as ``conditions``: a
+condition answers yes or no when the trigger fires, but a refusal must name every problem (the
+typed error lists them), and update validators must run the same checks without firing
+anything. So the engine checks a row's rules first (``workflows/_checks.py``), and fires the
+trigger only once they pass.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ class ProcessMachine:
             model=self._model,
             states=[s.name for s in definition.states],
             transitions=[
-                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                {"trigger": t.trigger, "source": list(t.source), "dest": t.dest}
                 for t in definition.transitions
             ],
             initial=read(),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import Notification
+    from models.activity_io import Notification
+    from workflows.activity_contracts import NotifyActivities
 
 NOTIFY_TIMEOUT = timedelta(seconds=10)
 # Notifications must not pile up behind a broken channel.
@@ -26,6 +28,30 @@ class NotificationQueue:
     def __init__(self) -> None:
         self._queued: list[Notification] = []
         self._sending = False
+
+    def compose(
+        self,
+        sequence: int,
+        kind: Literal["info", "reminder", "escalation"],
+        to: list[str],
+        subject: str,
+        body: str,
+    ) -> None:
+        """Queue a message to ``to`` (nobody: nothing to send). Its id starts with the case's
+        audit length, so the outbox lists a case's notifications in the order they arose."""
+        if not to:
+            return
+        self.add(
+            Notification(
+                id=f"{sequence:04d}-{workflow.uuid4().hex[:8]}",
+                case_id=workflow.info().workflow_id,
+                kind=kind,
+                to=sorted(set(to)),
+                subject=subject,
+                body=body,
+                at=workflow.now(),
+            )
+        )
 
     def add(self, notification: Notification) -> None:
         self._queued.append(notification)
@@ -51,8 +77,8 @@ class NotificationQueue:
             notification = self._queued.pop(0)
             self._sending = True
             try:
-                await workflow.execute_activity(
-                    "notify",
+                await workflow.execute_activity_method(
+                    NotifyActivities.notify,
                     notification,
                     start_to_close_timeout=NOTIFY_TIMEOUT,
                     retry_policy=NOTIFY_RETRY,

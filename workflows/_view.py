@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from models.case_state import CaseState, ClockState, PendingMove
+from models.case_state import CaseState, ClockState, Context, PendingMove
 from models.case_view import BlockerView, CaseStatus, DeadlineView
 from models.people import CaseRole, Permit, holders_of
 from workflows._definition import ProcessDefinition
@@ -17,9 +17,10 @@ def case_status(
     case: CaseState,
     workflow_id: str,
     legal_triggers: list[str],
+    at: Context,
 ) -> CaseStatus:
     state = definition.state(case.state)
-    blockers = [] if state.terminal else definition.blockers(case, case.state)
+    blockers = [] if state.terminal else definition.blockers(case, legal_triggers, at)
     awaiting: list[str] = []
     for blocker in blockers:
         awaiting += [p.token() for p in blocker.permits] + people_holding(case, blocker.permits)

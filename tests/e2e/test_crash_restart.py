@@ -48,6 +48,7 @@ from temporalio.client import (
 from models.audit import AuditEntry
 from models.commands import ArtefactSubmission, CommandResult, Decision
 from models.errors import UnknownCase
+from models.ids import workflow_id_for
 from models.proposal import Proposal
 from osom import cases
 from osom.client import connect
@@ -522,7 +523,7 @@ class Driver:
             data=content,
             reason=reason,
         )
-        return await cases.decide(self.rig.client, cases.workflow_id_for(case), command)
+        return await cases.decide(self.rig.client, workflow_id_for(case), command)
 
     async def submit(
         self, case: str, kind: str, actor: str, content: dict[str, Any]
@@ -534,7 +535,7 @@ class Driver:
             kind=kind,
             content=content,
         )
-        return await cases.submit(self.rig.client, cases.workflow_id_for(case), command)
+        return await cases.submit(self.rig.client, workflow_id_for(case), command)
 
     async def start(self, number: int) -> str:
         document = load_yaml(EXAMPLES / "proposal.yaml") | {"id": f"PRO-{number}"}
@@ -598,7 +599,7 @@ async def wait_for_state(client: Client, case: str, state: str) -> None:
     deadline = time.monotonic() + SETTLE_SECONDS
     while True:
         try:
-            if (await cases.status(client, cases.workflow_id_for(case))).state == state:
+            if (await cases.status(client, workflow_id_for(case))).state == state:
                 return
         except UnknownCase:
             pass

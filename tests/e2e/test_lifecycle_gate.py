@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from osom.cases import workflow_id_for
+from models.ids import workflow_id_for
 from tests.e2e.conftest import EXAMPLES, Osom, Run
 from tests.examples import WALKTHROUGH, artefact, load_yaml
 

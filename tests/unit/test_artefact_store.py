@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from activities.artefact_store import ArtefactStore, StoreRequest
+from activities.artefact_store import ArtefactStore
 from activities.files import remove_debris, sweep_debris, write_atomically
+from models.activity_io import StoreRequest
 from models.errors import ArtefactConflict
 from osom.settings import REPO_ROOT
 from tests.unit.helpers import example_contract
@@ -152,7 +153,8 @@ STALLED_WRITER = """
 import sys, time
 from pathlib import Path
 import activities.files
-from activities.artefact_store import ArtefactStore, StoreRequest
+from activities.artefact_store import ArtefactStore
+from models.activity_io import StoreRequest
 
 def stall(tmp, path):
     print(tmp, flush=True)

@@ -25,15 +25,16 @@ from models.assessment import (
     Verdict,
     overall_result,
 )
+from models.case_state import Context
 from models.commands import ArtefactRef
 from models.criteria import AssessmentType
 from models.policy import AssessmentPolicy, LifecyclePolicy, OverallResultRule, Policy
 from models.stages import LifecycleStage
 from tests.examples import EXAMPLES
 from workflows._definition import Guard
-from workflows.assessment.definition import (
+from workflows.assessment.definition import ASSESSMENT
+from workflows.assessment.rules import (
     AGENDA_IN_TIME,
-    ASSESSMENT,
     CRITERIA_FROM_EXEC,
     DATE_AHEAD,
     DATE_REACHED,
@@ -48,6 +49,7 @@ DIRECTORY = load_directory(EXAMPLES / "directory.yaml")
 NOW = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)  # a Monday
 DATE = datetime(2027, 3, 8, 10, 0, tzinfo=UTC)  # a Monday, five weeks later
 AGENDA_LATEST = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)  # 5 working days before DATE
+CTX = Context(now=NOW)  # what a check is made at unless a test says otherwise
 Type = AssessmentType
 D = LifecycleDecision
 
@@ -68,7 +70,7 @@ def make_case(
     team: tuple[str, ...] | None = None,
     **fields: Any,
 ) -> AssessmentCase:
-    """An assessment of SVC-003 (SM P-012, team [P-021] in the directory), checked at NOW."""
+    """An assessment of SVC-003 (SM P-012, team [P-021] in the directory)."""
     policy = policy or Policy()
     entry = DIRECTORY.service("SVC-003")
     assert entry is not None
@@ -93,7 +95,6 @@ def make_case(
         service_manager=request.service_manager,
         directory=DIRECTORY,
         policy=policy,
-        as_of=NOW,
     )
     for name, value in fields.items():
         setattr(case, name, value)
@@ -130,17 +131,19 @@ def decided_case(
     )
 
 
-def guards_of(trigger: str) -> tuple[Guard[AssessmentCase], ...]:
+def guards_of(trigger: str) -> tuple[Guard[AssessmentCase, Any], ...]:
     spec = ASSESSMENT.transition(trigger)
     assert spec is not None
     return spec.guards
 
 
-def record(trigger: str, case: AssessmentCase, data: Any, actor: str = "P-001") -> None:
+def record(
+    trigger: str, case: AssessmentCase, data: Any, now: datetime = NOW, actor: str = "P-001"
+) -> None:
     spec = ASSESSMENT.transition(trigger)
     assert spec is not None
     assert spec.record is not None
-    spec.record(case, data, actor)
+    spec.record(case, data, Context(now=now, actor=actor))
 
 
 MET, NOT_MET = Verdict.MET, Verdict.NOT_MET
@@ -153,7 +156,7 @@ def test_rules_are_attached_to_the_transitions_domain_names() -> None:
     assert guards_of("assessment_held") == (SM_ATTENDED,)
     held = ASSESSMENT.transition("assessment_held")
     assert held is not None
-    assert held.requires == (DATE_REACHED,)
+    assert held.needs == (DATE_REACHED,)
     assert guards_of("decisions_recorded") == (EVERY_CRITERION,)
     assert guards_of("report_published") == (DECISION_FITS,)
 
@@ -162,37 +165,37 @@ def test_rules_are_attached_to_the_transitions_domain_names() -> None:
 
 
 def test_a2_passes_for_a_panel_of_executive_team_members() -> None:
-    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-004", "P-003")) == []
+    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-004", "P-003"), CTX) == []
 
 
 def test_a2_refuses_a_member_of_the_service_team() -> None:
     case = make_case()
     assert case.request.team == ("P-021",)  # from SVC-003's entry in the directory
-    assert PANEL_INDEPENDENT.check(case, schedule("P-004", "P-021")) == [
+    assert PANEL_INDEPENDENT.check(case, schedule("P-004", "P-021"), CTX) == [
         "P-021 (Jo Mensah) is on SVC-003's own team and cannot assess it"
     ]
 
 
 def test_a2_refuses_the_service_manager_even_without_a_team() -> None:
     case = make_case(team=())
-    assert PANEL_INDEPENDENT.check(case, schedule("P-012", "P-004")) == [
+    assert PANEL_INDEPENDENT.check(case, schedule("P-012", "P-004"), CTX) == [
         "P-012 (Grace Lindqvist) is on SVC-003's own team and cannot assess it"
     ]
 
 
 def test_a2_refuses_a_team_member_the_directory_names_when_the_request_lists_no_team() -> None:
     case = make_case(team=())  # what the lifecycle sends: LifecycleInput.team defaults to ()
-    assert PANEL_INDEPENDENT.check(case, schedule("P-004", "P-021")) != []
+    assert PANEL_INDEPENDENT.check(case, schedule("P-004", "P-021"), CTX) != []
 
 
 def test_a2_names_an_unknown_panel_member_as_a_problem() -> None:
-    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-004", "P-999")) == [
+    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-004", "P-999"), CTX) == [
         "P-999 is not in the directory of people"
     ]
 
 
 def test_a2_lists_every_problem_with_the_panel() -> None:
-    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-999", "P-021", "P-004")) == [
+    assert PANEL_INDEPENDENT.check(make_case(), schedule("P-999", "P-021", "P-004"), CTX) == [
         "P-999 is not in the directory of people",
         "P-021 (Jo Mensah) is on SVC-003's own team and cannot assess it",
     ]
@@ -222,20 +225,22 @@ def test_a2_panel_lists_each_person_once_and_is_not_empty() -> None:
 
 
 def test_a2_passes_for_a_date_in_the_future() -> None:
-    assert DATE_AHEAD.check(make_case(), schedule("P-004", date=NOW + timedelta(minutes=1))) == []
+    assert (
+        DATE_AHEAD.check(make_case(), schedule("P-004", date=NOW + timedelta(minutes=1)), CTX) == []
+    )
 
 
 @pytest.mark.parametrize("date", [NOW, NOW - timedelta(days=1)], ids=["now", "yesterday"])
 def test_a2_refuses_a_date_that_is_not_in_the_future(date: datetime) -> None:
-    assert DATE_AHEAD.check(make_case(), schedule("P-004", date=date)) == [
+    assert DATE_AHEAD.check(make_case(), schedule("P-004", date=date), CTX) == [
         f"the date {date:%Y-%m-%d %H:%M} is not in the future"
     ]
 
 
 def test_a4_reschedule_refuses_a_past_date_and_takes_a_future_one() -> None:
     case = scheduled_case(state="AGENDA_PUBLISHED")
-    assert DATE_AHEAD.check(case, Reschedule(date=NOW - timedelta(hours=1))) != []
-    assert DATE_AHEAD.check(case, Reschedule(date=DATE + timedelta(days=7))) == []
+    assert DATE_AHEAD.check(case, Reschedule(date=NOW - timedelta(hours=1)), CTX) != []
+    assert DATE_AHEAD.check(case, Reschedule(date=DATE + timedelta(days=7)), CTX) == []
 
 
 def test_a2_a_date_without_a_time_zone_is_refused_not_a_crash() -> None:
@@ -245,7 +250,7 @@ def test_a2_a_date_without_a_time_zone_is_refused_not_a_crash() -> None:
         )
     except ValidationError:
         return  # refusing it in the model is fine too
-    assert isinstance(DATE_AHEAD.check(make_case(), data), list)
+    assert isinstance(DATE_AHEAD.check(make_case(), data, CTX), list)
 
 
 def test_a4_record_moves_the_date_and_keeps_the_panel() -> None:
@@ -261,19 +266,19 @@ def test_a4_record_moves_the_date_and_keeps_the_panel() -> None:
 
 
 @pytest.mark.parametrize(
-    "as_of", [NOW, AGENDA_LATEST], ids=["five-weeks-ahead", "exactly-five-working-days"]
+    "now", [NOW, AGENDA_LATEST], ids=["five-weeks-ahead", "exactly-five-working-days"]
 )
-def test_a3_passes_up_to_agenda_lead_working_days_before_the_date(as_of: datetime) -> None:
-    assert AGENDA_IN_TIME.check(scheduled_case(as_of=as_of), Agenda()) == []
+def test_a3_passes_up_to_agenda_lead_working_days_before_the_date(now: datetime) -> None:
+    assert AGENDA_IN_TIME.check(scheduled_case(), Agenda(), Context(now=now)) == []
 
 
 @pytest.mark.parametrize(
-    "as_of",
+    "now",
     [AGENDA_LATEST + timedelta(minutes=1), datetime(2027, 3, 5, 9, tzinfo=UTC)],
     ids=["a-minute-late", "the-friday-before"],
 )
-def test_a3_refuses_an_agenda_later_than_the_lead_time(as_of: datetime) -> None:
-    assert AGENDA_IN_TIME.check(scheduled_case(as_of=as_of), Agenda()) == [
+def test_a3_refuses_an_agenda_later_than_the_lead_time(now: datetime) -> None:
+    assert AGENDA_IN_TIME.check(scheduled_case(), Agenda(), Context(now=now)) == [
         "the agenda must go out at least 5 working days before the assessment (2027-03-08); "
         "reschedule first (assessment_rescheduled)"
     ]
@@ -281,10 +286,11 @@ def test_a3_refuses_an_agenda_later_than_the_lead_time(as_of: datetime) -> None:
 
 def test_a3_lead_time_follows_the_policy() -> None:
     policy = Policy(assessment=AssessmentPolicy(agenda_lead_wd=10))
-    on_time = scheduled_case(policy=policy, as_of=datetime(2027, 2, 22, 10, tzinfo=UTC))
-    late = scheduled_case(policy=policy, as_of=AGENDA_LATEST)
-    assert AGENDA_IN_TIME.check(on_time, Agenda()) == []
-    assert AGENDA_IN_TIME.check(late, Agenda()) == [
+    case = scheduled_case(policy=policy)
+    on_time = Context(now=datetime(2027, 2, 22, 10, tzinfo=UTC))
+    late = Context(now=AGENDA_LATEST)
+    assert AGENDA_IN_TIME.check(case, Agenda(), on_time) == []
+    assert AGENDA_IN_TIME.check(case, Agenda(), late) == [
         "the agenda must go out at least 10 working days before the assessment (2027-03-08); "
         "reschedule first (assessment_rescheduled)"
     ]
@@ -382,27 +388,32 @@ def test_agenda_clock_starts_over_when_the_assessment_is_rescheduled() -> None:
 
 
 def test_a5_refuses_before_the_date() -> None:
-    case = scheduled_case(as_of=DATE - timedelta(minutes=1))
-    assert DATE_REACHED.check(case) == ["the assessment is scheduled for 2027-03-08 10:00:00 UTC"]
+    case = scheduled_case()
+    before = Context(now=DATE - timedelta(minutes=1))
+    assert DATE_REACHED.check(case, before) == [
+        "the assessment is scheduled for 2027-03-08 10:00:00 UTC"
+    ]
 
 
-@pytest.mark.parametrize("as_of", [DATE, DATE + timedelta(hours=3)], ids=["at", "after"])
-def test_a5_passes_once_the_date_is_reached(as_of: datetime) -> None:
-    case = scheduled_case(as_of=as_of)
-    assert DATE_REACHED.check(case) == []
+@pytest.mark.parametrize("now", [DATE, DATE + timedelta(hours=3)], ids=["at", "after"])
+def test_a5_passes_once_the_date_is_reached(now: datetime) -> None:
+    case = scheduled_case()
+    assert DATE_REACHED.check(case, Context(now=now)) == []
 
 
 def test_a5_needs_the_service_manager_to_have_attended() -> None:
-    case = scheduled_case(as_of=DATE)
-    assert SM_ATTENDED.check(case, AssessmentHeld(service_manager_attended=True)) == []
-    assert SM_ATTENDED.check(case, AssessmentHeld(service_manager_attended=False)) == [
+    case = scheduled_case()
+    at = Context(now=DATE)
+    assert SM_ATTENDED.check(case, AssessmentHeld(service_manager_attended=True), at) == []
+    assert SM_ATTENDED.check(case, AssessmentHeld(service_manager_attended=False), at) == [
         "the Service Manager presents the service: reschedule if they could not attend"
     ]
 
 
 def test_a5_records_when_it_was_held() -> None:
-    case = scheduled_case(as_of=DATE + timedelta(minutes=5))
-    record("assessment_held", case, AssessmentHeld(service_manager_attended=True))
+    case = scheduled_case()
+    held = AssessmentHeld(service_manager_attended=True)
+    record("assessment_held", case, held, now=DATE + timedelta(minutes=5))
     assert case.held_at == DATE + timedelta(minutes=5)
 
 
@@ -418,23 +429,23 @@ def held_case() -> AssessmentCase:
 
 
 def test_a6_passes_with_a_decision_on_exactly_the_agendas_criteria() -> None:
-    assert EVERY_CRITERION.check(held_case(), decisions("C6", "C1", "C2")) == []
+    assert EVERY_CRITERION.check(held_case(), decisions("C6", "C1", "C2"), CTX) == []
 
 
 def test_a6_refuses_a_missing_criterion() -> None:
-    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C6")) == [
+    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C6"), CTX) == [
         "no decision on agenda criteria: C2"
     ]
 
 
 def test_a6_refuses_a_criterion_not_on_the_agenda() -> None:
-    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C2", "C6", "T1")) == [
+    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C2", "C6", "T1"), CTX) == [
         "not on the agenda: T1"
     ]
 
 
 def test_a6_names_both_missing_and_extra_criteria() -> None:
-    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C9")) == [
+    assert EVERY_CRITERION.check(held_case(), decisions("C1", "C9"), CTX) == [
         "no decision on agenda criteria: C2, C6",
         "not on the agenda: C9",
     ]
@@ -546,14 +557,16 @@ def test_a7_decision_must_be_allowed_for_the_type(
 ) -> None:
     returning = Policy(lifecycle=LifecyclePolicy(allow_return_to_discovery=True))
     case = decided_case(MET, MET, kind=kind, policy=returning)
-    problems = DECISION_FITS.check(case, ReportPublication(lifecycle_decision=lifecycle_decision))
+    problems = DECISION_FITS.check(
+        case, ReportPublication(lifecycle_decision=lifecycle_decision), CTX
+    )
     assert (problems == []) == (lifecycle_decision in ALLOWED[kind])
 
 
 def test_a7_refuses_return_to_discovery_when_the_policy_forbids_the_move() -> None:
     case = decided_case(MET, MET, kind=Type.ALPHA_EXIT)
     problems = DECISION_FITS.check(
-        case, ReportPublication(lifecycle_decision=D.RETURN_TO_DISCOVERY)
+        case, ReportPublication(lifecycle_decision=D.RETURN_TO_DISCOVERY), CTX
     )
     assert problems == [
         "the policy does not allow a return to discovery (allow_return_to_discovery)"
@@ -562,7 +575,7 @@ def test_a7_refuses_return_to_discovery_when_the_policy_forbids_the_move() -> No
 
 def test_a7_refuses_go_live_on_a_discovery_exit_naming_the_allowed_decisions() -> None:
     case = decided_case(MET, kind=Type.DISCOVERY_EXIT)
-    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=D.GO_LIVE)) == [
+    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=D.GO_LIVE), CTX) == [
         "a DISCOVERY_EXIT report decides one of MORE_RESEARCH, NOT_REQUIRED, "
         "PROGRESS_TO_ALPHA, not GO_LIVE"
     ]
@@ -578,7 +591,7 @@ def test_a7_refuses_go_live_on_a_discovery_exit_naming_the_allowed_decisions() -
 )
 def test_a7_progress_needs_a_met_result(kind: AssessmentType, progress: LifecycleDecision) -> None:
     case = decided_case(MET, NOT_MET, kind=kind)
-    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=progress)) == [
+    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=progress), CTX) == [
         f"{progress} needs an overall result of MET; this report is NOT_MET"
     ]
 
@@ -598,7 +611,7 @@ def test_a7_other_decisions_are_allowed_with_a_not_met_result(
     kind: AssessmentType, decided: LifecycleDecision
 ) -> None:
     case = decided_case(NOT_MET, kind=kind)
-    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=decided)) == []
+    assert DECISION_FITS.check(case, ReportPublication(lifecycle_decision=decided), CTX) == []
 
 
 def test_a7_an_override_to_met_lets_progress_through() -> None:
@@ -608,7 +621,7 @@ def test_a7_an_override_to_met_lets_progress_through() -> None:
         result_override=MET,
         overall_rationale="C2 is not met only for a channel out of scope",
     )
-    assert DECISION_FITS.check(case, publication) == []
+    assert DECISION_FITS.check(case, publication, CTX) == []
 
 
 def test_a7_an_override_to_not_met_stops_progress() -> None:
@@ -618,7 +631,7 @@ def test_a7_an_override_to_not_met_stops_progress() -> None:
         result_override=NOT_MET,
         overall_rationale="the team could not show a working prototype",
     )
-    assert DECISION_FITS.check(case, publication) == [
+    assert DECISION_FITS.check(case, publication, CTX) == [
         "PROGRESS_TO_BETA needs an overall result of MET; this report is NOT_MET"
     ]
 
@@ -635,6 +648,6 @@ def test_a7_an_override_to_not_met_stops_progress() -> None:
 def test_a3_only_the_executive_chooses_other_criteria(
     role: str, criteria: list[str] | None, refused: bool
 ) -> None:
-    case = scheduled_case(acting_role=role)
-    problems = CRITERIA_FROM_EXEC.check(case, Agenda(criteria=criteria))
+    case = scheduled_case()
+    problems = CRITERIA_FROM_EXEC.check(case, Agenda(criteria=criteria), Context(NOW, role=role))
     assert bool(problems) == refused

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from temporalio.client import ScheduleActionStartWorkflow
 
 from activities.directory import load_directory
+from models.case_state import Context
 from models.coe import (
     OSOM_FIELDS,
     ActionPlan,
@@ -23,17 +24,20 @@ from models.coe import (
     long_overdue,
     named_people,
 )
-from models.coe_review import ItemRecord, Minutes, MinutesRecord, ReviewSessionCase
+from models.coe_review import ItemRecord, Minutes, MinutesRecord, PinnedItem, ReviewSessionCase
 from models.errors import GuardFailed, NotAuthorised
 from models.policy import CoePolicy, CoeReviewPolicy, Policy
 from osom.review_schedule import review_schedule
 from tests.examples import EXAMPLES, artefact
-from workflows.coe_review.definition import COE_REVIEW, PinnedItem
+from workflows.coe_review.definition import COE_REVIEW
 from workflows.correction_of_errors.actions import action_event, next_action_event
-from workflows.correction_of_errors.definition import COE, check_opening, merge_actions
+from workflows.correction_of_errors.definition import COE
+from workflows.correction_of_errors.records import merge_actions
+from workflows.correction_of_errors.rules import check_opening
 
 DIRECTORY = load_directory(EXAMPLES / "directory.yaml")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
+AT_NOW = Context(now=NOW)
 SERVICE = ServiceProfile(
     service_id="SVC-002",
     name="Hosting Platform",
@@ -62,7 +66,6 @@ def document(**changes: Any) -> CoeDocument:
 
 def make_case(**fields: Any) -> CoeCase:
     case = CoeCase(request=opening(), service=SERVICE, directory=DIRECTORY, policy=Policy())
-    case.as_of = NOW
     for name, value in fields.items():
         setattr(case, name, value)
     return case
@@ -81,16 +84,16 @@ def action(
     )
 
 
-def guard_problems(trigger: str, case: CoeCase, data: Any) -> list[str]:
+def guard_problems(trigger: str, case: CoeCase, data: Any, ctx: Context = AT_NOW) -> list[str]:
     spec = COE.transition(trigger)
     assert spec is not None
-    return [p for g in spec.guards for p in g.check(case, data)]
+    return [p for g in spec.guards for p in g.check(case, data, ctx)]
 
 
 def requirement_problems(trigger: str, case: CoeCase) -> list[str]:
     spec = COE.transition(trigger)
     assert spec is not None
-    return [p for r in spec.requires for p in r.check(case)]
+    return [p for r in spec.needs for p in r.check(case, AT_NOW)]
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -158,7 +161,8 @@ def test_a_new_draft_keeps_due_dates_and_finished_actions_as_they_are() -> None:
     case = make_case(actions={"A-1": action(due=date(2026, 12, 1))})
 
     def problems(plan: dict[str, Any]) -> list[str]:
-        return [p for g in spec.guards for p in g.check(case, document(corrective_actions=[plan]))]
+        plans = document(corrective_actions=[plan])
+        return [p for g in spec.guards for p in g.check(case, plans, AT_NOW)]
 
     plan = {"id": "A-1", "description": "alert", "owner": "P-020", "due": "2026-12-01"}
     assert problems(plan) == []
@@ -174,7 +178,9 @@ def test_a_new_draft_keeps_due_dates_and_finished_actions_as_they_are() -> None:
 def test_merging_a_document_adds_new_actions_and_never_deletes_one() -> None:
     case = make_case(actions={"A-1": action()})
     merge_actions(
-        case, [ActionPlan(id="A-2", description="runbook", owner="P-011", due=date(2027, 1, 4))]
+        case,
+        [ActionPlan(id="A-2", description="runbook", owner="P-011", due=date(2027, 1, 4))],
+        NOW,
     )
     assert list(case.actions) == ["A-1", "A-2"]
     assert case.actions["A-2"].created_at == NOW
@@ -183,7 +189,7 @@ def test_merging_a_document_adds_new_actions_and_never_deletes_one() -> None:
 
 def test_an_action_due_too_soon_for_its_reminder_is_not_reminded_late() -> None:
     case = make_case()
-    merge_actions(case, [ActionPlan(id="A-1", description="x", owner="P-020", due=NOW.date())])
+    merge_actions(case, [ActionPlan(id="A-1", description="x", owner="P-020", due=NOW.date())], NOW)
     assert case.actions["A-1"].reminded
 
 
@@ -238,12 +244,12 @@ def test_only_an_actions_owner_or_the_manager_works_on_it() -> None:
     from models.coe import ActionRef
 
     case = make_case(actions={"A-1": action()})
-    case.acting_person = "P-021"
+    stranger = Context(now=NOW, actor="P-021")
     with pytest.raises(NotAuthorised, match="owned by P-020"):
-        guard_problems("action_started", case, ActionRef(action_id="A-1"))
-    case.acting_person = "P-011"
-    assert guard_problems("action_started", case, ActionRef(action_id="A-1")) == []
-    assert guard_problems("action_started", case, ActionRef(action_id="A-9")) == [
+        guard_problems("action_started", case, ActionRef(action_id="A-1"), stranger)
+    manager = Context(now=NOW, actor="P-011")
+    assert guard_problems("action_started", case, ActionRef(action_id="A-1"), manager) == []
+    assert guard_problems("action_started", case, ActionRef(action_id="A-9"), manager) == [
         "COE-2026-001 has no action A-9; its actions: A-1"
     ]
 
@@ -253,9 +259,9 @@ def test_an_action_the_manager_owns_names_them_once_when_refusing() -> None:
 
     owned = action().model_copy(update={"owner": "P-011"})  # P-011 is the Service Manager
     case = make_case(actions={"A-1": owned})
-    case.acting_person = "P-020"
+    team_member = Context(now=NOW, actor="P-020")
     with pytest.raises(NotAuthorised) as refused:
-        guard_problems("action_started", case, ActionRef(action_id="A-1"))
+        guard_problems("action_started", case, ActionRef(action_id="A-1"), team_member)
     assert refused.value.details["allowed"] == ["P-011"]
     assert refused.value.message == (
         "P-020 may not change A-1: it is owned by P-011; only they may (they are the Service "
@@ -279,11 +285,9 @@ def test_closing_needs_finished_actions_a_review_and_the_managers_request() -> N
 
 
 def session(**fields: Any) -> ReviewSessionCase:
-    case = ReviewSessionCase(
+    return ReviewSessionCase(
         session_id="coe-review-x", meeting_at=NOW, directory=DIRECTORY, policy=Policy(), **fields
     )
-    case.as_of = NOW
-    return case
 
 
 def drawn(*coe_ids: str) -> list[dict[str, str]]:
@@ -297,7 +301,7 @@ def test_minutes_cover_exactly_the_drawn_coes() -> None:
 
     def problems(*items: dict[str, Any]) -> list[str]:
         minutes = Minutes.model_validate({"items": list(items)})
-        return [p for g in spec.guards for p in g.check(case, minutes)]
+        return [p for g in spec.guards for p in g.check(case, minutes, AT_NOW)]
 
     reviewed = {"outcome": "reviewed", "outputs": [{"kind": "none"}]}
     assert (
@@ -318,7 +322,8 @@ def test_a_pinned_coe_needs_room_on_the_agenda() -> None:
     spec = COE_REVIEW.transition("item_pinned")
     assert spec is not None
     full = session(items=drawn("COE-1", "COE-2", "COE-3"))
-    problems = [p for g in spec.guards for p in g.check(full, PinnedItem(coe_id="COE-1"))]
+    pinned = PinnedItem(coe_id="COE-1")
+    problems = [p for g in spec.guards for p in g.check(full, pinned, AT_NOW)]
     assert problems == ["COE-1 is on the agenda already", "the agenda is full (3 CoEs)"]
 
 
@@ -327,10 +332,10 @@ def test_the_session_is_held_only_once_its_time_has_come() -> None:
     assert spec is not None
     early = session()
     early.meeting_at = NOW + timedelta(hours=1)
-    assert [p for r in spec.requires for p in r.check(early)] == [
+    assert [p for r in spec.needs for p in r.check(early, AT_NOW)] == [
         "the session is at 2026-11-24 11:00 UTC"
     ]
-    assert [p for r in spec.requires for p in r.check(session())] == []
+    assert [p for r in spec.needs for p in r.check(session(), AT_NOW)] == []
 
 
 def test_the_session_says_the_draw_its_pinned_policy_makes() -> None:
@@ -394,7 +399,7 @@ def test_a_draft_is_the_truth_for_actions_nobody_has_started() -> None:
         actions={"A-1": action(), "A-2": action("A-2"), "A-3": action("A-3", status="IN_PROGRESS")}
     )
     plan = {"id": "A-1", "description": "alert", "owner": "P-020", "due": "2026-12-01"}
-    spec.record(case, document(corrective_actions=[plan]), "P-011")
+    spec.record(case, document(corrective_actions=[plan]), Context(now=NOW, actor="P-011"))
     assert list(case.actions) == ["A-1", "A-3"]  # A-2 dropped, A-3 already worked on
 
 
@@ -416,7 +421,7 @@ def test_a_revision_leaves_review_actions_alone_and_new_work_voids_a_closure_req
         document=document(corrective_actions=[unchanged, new]), change_note="more work"
     )
     assert guard_problems("coe_revised", case, revision) == []
-    spec.record(case, revision, "P-011")
+    spec.record(case, revision, Context(now=NOW, actor="P-011"))
     assert case.closure_requested_by is None
     assert case.actions["A-4"].status == "OPEN"
 

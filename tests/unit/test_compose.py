@@ -20,7 +20,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from osom.cli import app
+from main import app
 from workflows._visibility import attribute_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -410,7 +410,7 @@ def test_dockerfile_runs_osom_worker() -> None:
 
 def test_osom_worker_is_the_projects_console_script() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["scripts"]["osom"] == "osom.cli:main"
+    assert pyproject["project"]["scripts"]["osom"] == "main:main"
     result = CliRunner().invoke(app, ["worker", "--help"])
     assert result.exit_code == 0, result.output
 

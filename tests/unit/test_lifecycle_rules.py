@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from activities.directory import load_directory
 from models.assessment import LifecycleDecision, ReportSummary, Verdict
-from models.case_state import PendingMove
+from models.case_state import Context, PendingMove
 from models.commands import ArtefactRef
 from models.contract import BudgetAllocation, Decommission, ServiceContract
 from models.criteria import AssessmentType
@@ -38,12 +38,14 @@ from models.stages import LifecycleStage
 from tests.examples import EXAMPLES, artefact
 from tests.unit.helpers import directory_with, example_budget
 from workflows._definition import Guard, Requirement, TransitionSpec
-from workflows.lifecycle.definition import LIFECYCLE, METRICS_REPORTED, check_onboarding
+from workflows.lifecycle.definition import LIFECYCLE, METRICS_REPORTED
+from workflows.lifecycle.rules import check_onboarding
 
 DIRECTORY = load_directory(EXAMPLES / "directory.yaml")
 ENTERED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # the phase began (a Monday)
 PUBLISHED = datetime(2027, 2, 12, 15, 0, tzinfo=UTC)  # the gate report came out
 NOW = datetime(2027, 2, 17, 9, 0, tzinfo=UTC)  # the decision is checked
+CTX = Context(now=NOW)  # a view of the case at NOW
 Stage = LifecycleStage
 Type = AssessmentType
 D = LifecycleDecision
@@ -95,14 +97,13 @@ def ready_for_live(**changes: Any) -> ServiceContract:
 def make_case(
     stage: Stage = Stage.DISCOVERY, policy: Policy | None = None, **fields: Any
 ) -> LifecycleCase:
-    """SVC-007 in ``stage`` since ENTERED, checked at NOW, with any case fields set."""
+    """SVC-007 in ``stage`` since ENTERED, with any case fields set (checked at NOW: CTX)."""
     case = LifecycleCase(
         contract=contract(),
         state=stage,
         phase_entered_at=ENTERED,
         directory=DIRECTORY,
         policy=policy or Policy(),
-        as_of=NOW,
     )
     for name, value in fields.items():
         setattr(case, name, value)
@@ -163,13 +164,13 @@ def open_assessment(number: int, kind: AssessmentType) -> dict[str, OpenAssessme
     }
 
 
-def spec_of(trigger: str) -> TransitionSpec[LifecycleCase]:
+def spec_of(trigger: str) -> TransitionSpec[LifecycleCase, Any]:
     spec = LIFECYCLE.transition(trigger)
     assert spec is not None, trigger
     return spec
 
 
-def guard(trigger: str, name: str) -> Guard[LifecycleCase]:
+def guard(trigger: str, name: str) -> Guard[LifecycleCase, Any]:
     """The guard ``name`` as attached to ``trigger`` (fails if it is not attached)."""
     found = [g for g in spec_of(trigger).guards if g.name == name]
     assert len(found) == 1, f"{trigger} has no guard {name}"
@@ -177,15 +178,18 @@ def guard(trigger: str, name: str) -> Guard[LifecycleCase]:
 
 
 def requirement(trigger: str, name: str) -> Requirement[LifecycleCase]:
-    found = [r for r in spec_of(trigger).requires if r.name == name]
+    found = [r for r in spec_of(trigger).needs if r.name == name]
     assert len(found) == 1, f"{trigger} has no requirement {name}"
     return found[0]
 
 
-def record(trigger: str, case: LifecycleCase, data: Any, actor: str = "P-001") -> None:
+def record(
+    trigger: str, case: LifecycleCase, data: Any, actor: str = "P-001", role: str = "EXEC"
+) -> None:
+    """Apply ``trigger``'s record as ``actor`` acting as ``role``, at NOW."""
     recorder = spec_of(trigger).record
     assert recorder is not None
-    recorder(case, data, actor)
+    recorder(case, data, Context(now=NOW, actor=actor, role=role))
 
 
 def defer_of(trigger: str) -> Callable[[LifecycleCase, Any], str | None]:
@@ -195,12 +199,12 @@ def defer_of(trigger: str) -> Callable[[LifecycleCase, Any], str | None]:
 
 
 def all_problems(trigger: str, case: LifecycleCase, data: Any) -> list[str]:
-    return [p for g in spec_of(trigger).guards for p in g.check(case, data)]
+    return [p for g in spec_of(trigger).guards for p in g.check(case, data, CTX)]
 
 
 def test_gate_moves_need_their_report_and_a_ready_contract() -> None:
     def names(trigger: str) -> list[str]:
-        return [r.name for r in spec_of(trigger).requires]
+        return [r.name for r in spec_of(trigger).needs]
 
     assert names("further_discovery_approved") == ["discovery_exit_report"]
     on_time = "actions_on_time"
@@ -227,7 +231,7 @@ def discovery_case(*reports: ReportSummary, **fields: Any) -> LifecycleCase:
 
 def test_report_guard_passes_for_this_rounds_met_progress_report() -> None:
     case = discovery_case(summary(1, Type.DISCOVERY_EXIT, D.PROGRESS_TO_ALPHA))
-    assert guard(*L4_REPORT).check(case, gate()) == []
+    assert guard(*L4_REPORT).check(case, gate(), CTX) == []
 
 
 def test_report_guard_refuses_a_decision_citing_no_report() -> None:
@@ -235,35 +239,35 @@ def test_report_guard_refuses_a_decision_citing_no_report() -> None:
     decision = DecommissionDecision(
         reason_codes=["DISCOVERY_NOT_REQUIRED"], narrative="not needed", lessons="ask earlier"
     )
-    assert guard("not_required_confirmed", "report_discovery_exit").check(case, decision) == [
+    assert guard("not_required_confirmed", "report_discovery_exit").check(case, decision, CTX) == [
         "cite the published DISCOVERY_EXIT report (data.report)"
     ]
 
 
 def test_report_guard_refuses_a_report_that_was_not_published() -> None:
     case = discovery_case(summary(1, Type.DISCOVERY_EXIT, D.PROGRESS_TO_ALPHA))
-    assert guard(*L4_REPORT).check(case, gate("SVC-007-A02")) == [
+    assert guard(*L4_REPORT).check(case, gate("SVC-007-A02"), CTX) == [
         "no published report SVC-007-A02 for SVC-007"
     ]
 
 
 def test_report_guard_refuses_another_services_report() -> None:
     case = discovery_case(summary(1, Type.DISCOVERY_EXIT, D.PROGRESS_TO_ALPHA))
-    assert guard(*L4_REPORT).check(case, gate("SVC-001-A01")) == [
+    assert guard(*L4_REPORT).check(case, gate("SVC-001-A01"), CTX) == [
         "report SVC-001-A01 is about SVC-001, not SVC-007"
     ]
 
 
 def test_report_guard_refuses_a_report_of_the_wrong_type() -> None:
     case = discovery_case(summary(1, Type.ALPHA_EXIT, D.PROGRESS_TO_ALPHA))
-    assert guard(*L4_REPORT).check(case, gate()) == [
+    assert guard(*L4_REPORT).check(case, gate(), CTX) == [
         "report SVC-007-A01 is a ALPHA_EXIT report; this needs DISCOVERY_EXIT"
     ]
 
 
 def test_report_guard_refuses_a_wrong_lifecycle_decision() -> None:
     case = discovery_case(summary(1, Type.DISCOVERY_EXIT, D.MORE_RESEARCH))
-    assert guard(*L4_REPORT).check(case, gate()) == [
+    assert guard(*L4_REPORT).check(case, gate(), CTX) == [
         "report SVC-007-A01 decided MORE_RESEARCH; this needs PROGRESS_TO_ALPHA"
     ]
 
@@ -280,7 +284,7 @@ def test_report_guard_refuses_a_not_met_report_for_moving_on(
     stage: Stage, trigger: str, name: str, kind: AssessmentType, decided: LifecycleDecision
 ) -> None:
     case = with_reports(make_case(stage), summary(1, kind, decided, NOT_MET))
-    assert guard(trigger, name).check(case, gate()) == [
+    assert guard(trigger, name).check(case, gate(), CTX) == [
         "report SVC-007-A01 is NOT_MET; moving on needs MET"
     ]
 
@@ -303,19 +307,19 @@ def test_report_guard_takes_a_not_met_report_for_staying(
     stage: Stage, trigger: str, name: str, kind: AssessmentType, decided: LifecycleDecision
 ) -> None:
     case = with_reports(make_case(stage), summary(1, kind, decided, NOT_MET))
-    assert guard(trigger, name).check(case, gate()) == []
+    assert guard(trigger, name).check(case, gate(), CTX) == []
 
 
 def test_report_guard_refuses_a_report_from_before_the_round_began() -> None:
     case = discovery_case(summary(1, Type.DISCOVERY_EXIT, D.MORE_RESEARCH))
     l3 = guard("further_discovery_approved", "report_discovery_exit")
-    assert l3.check(case, gate()) == []
+    assert l3.check(case, gate(), CTX) == []
     record("further_discovery_approved", case, gate(phase=Stage.DISCOVERY))
     assert case.discovery_round == 2
-    assert l3.check(case, gate()) == ["report SVC-007-A01 is from an earlier phase or round"]
+    assert l3.check(case, gate(), CTX) == ["report SVC-007-A01 is from an earlier phase or round"]
     # the new round's own gate report counts again
     with_reports(case, summary(2, Type.DISCOVERY_EXIT, D.MORE_RESEARCH, published_at=NOW))
-    assert l3.check(case, gate("SVC-007-A02")) == []
+    assert l3.check(case, gate("SVC-007-A02"), CTX) == []
 
 
 def test_report_guard_refuses_the_previous_phases_report_after_progress() -> None:
@@ -324,7 +328,7 @@ def test_report_guard_refuses_the_previous_phases_report_after_progress() -> Non
     case.state = Stage.ALPHA
     # an (inconsistent) ALPHA_EXIT summary under the old number is still from the old phase
     case.reports["SVC-007-A01"] = summary(1, Type.ALPHA_EXIT, D.PROGRESS_TO_BETA)
-    assert guard("progress_to_beta", "report_alpha_exit").check(case, gate()) == [
+    assert guard("progress_to_beta", "report_alpha_exit").check(case, gate(), CTX) == [
         "report SVC-007-A01 is from an earlier phase or round"
     ]
 
@@ -332,12 +336,12 @@ def test_report_guard_refuses_the_previous_phases_report_after_progress() -> Non
 def test_gate_report_requirement_names_the_open_assessment() -> None:
     need = requirement("progress_to_alpha", "discovery_exit_report")
     case = make_case(open_assessments=open_assessment(1, Type.DISCOVERY_EXIT))
-    assert need.check(case) == [
+    assert need.check(case, CTX) == [
         "no DISCOVERY_EXIT report published in this phase yet (assessment SVC-007-A01 is under way)"
     ]
     with_reports(case, summary(1, Type.DISCOVERY_EXIT, D.PROGRESS_TO_ALPHA))
     case.open_assessments = {}
-    assert need.check(case) == []
+    assert need.check(case, CTX) == []
 
 
 # -- budgets and the funding gap ----------------------------------------------------------------
@@ -376,9 +380,9 @@ def test_progress_does_not_wait_when_the_budget_is_there(
 
 def test_a_budget_in_a_progress_decision_must_be_for_the_next_phase() -> None:
     next_phase = guard("progress_to_alpha", "next_budget_phase")
-    assert next_phase.check(make_case(), gate(phase=Stage.ALPHA)) == []
-    assert next_phase.check(make_case(), gate()) == []
-    assert next_phase.check(make_case(), gate(phase=Stage.BETA)) == [
+    assert next_phase.check(make_case(), gate(phase=Stage.ALPHA), CTX) == []
+    assert next_phase.check(make_case(), gate(), CTX) == []
+    assert next_phase.check(make_case(), gate(phase=Stage.BETA), CTX) == [
         "the budget in this decision is for BETA, not ALPHA"
     ]
 
@@ -404,13 +408,13 @@ def test_a_new_round_needs_its_budget_in_the_decision(
 ) -> None:
     check = guard(trigger, name).check
     case = make_case(Stage.ALPHA if phase == Stage.ALPHA else Stage.DISCOVERY)
-    assert check(case, gate()) == [
+    assert check(case, gate(), CTX) == [
         f"a new {phase} round needs its budget in the decision (data.budget)"
     ]
-    assert check(case, gate(phase=Stage.BETA)) == [
+    assert check(case, gate(phase=Stage.BETA), CTX) == [
         f"the budget is for BETA; this round needs a {phase} budget"
     ]
-    assert check(case, gate(phase=phase)) == []
+    assert check(case, gate(phase=phase), CTX) == []
 
 
 def test_a_new_alpha_round_records_its_budget_and_round() -> None:
@@ -443,12 +447,12 @@ def test_l19_budget_is_for_the_current_or_the_next_phase(stage: Stage, allowed: 
     check = guard("budget_changed", "budget_phase").check
     case = make_case(stage)
     for phase in (Stage.DISCOVERY, Stage.ALPHA, Stage.BETA, Stage.LIVE):
-        problems = check(case, budget(phase))
+        problems = check(case, budget(phase), CTX)
         assert (problems == []) == (phase in allowed), (stage, phase, problems)
 
 
 def test_l19_names_the_phases_a_budget_may_be_for() -> None:
-    assert guard("budget_changed", "budget_phase").check(make_case(), budget(Stage.BETA)) == [
+    assert guard("budget_changed", "budget_phase").check(make_case(), budget(Stage.BETA), CTX) == [
         "a budget for BETA while DISCOVERY: only ALPHA, DISCOVERY"
     ]
 
@@ -458,35 +462,35 @@ def test_l19_names_the_phases_a_budget_may_be_for() -> None:
 
 def test_alpha_needs_a_validated_need_and_the_business_benefit() -> None:
     need = requirement("progress_to_alpha", "contract_alpha")
-    assert need.check(make_case()) == [
+    assert need.check(make_case(), CTX) == [
         "contract v1 lacks description.business_benefit",
         "contract v1 lacks user_needs (at least one VALIDATED need)",
     ]
-    assert need.check(make_case(contract=ready_for_alpha())) == []
+    assert need.check(make_case(contract=ready_for_alpha()), CTX) == []
 
 
 def test_beta_needs_how_the_service_is_used() -> None:
     need = requirement("progress_to_beta", "contract_beta")
-    assert need.check(make_case(Stage.ALPHA, contract=ready_for_alpha())) == [
+    assert need.check(make_case(Stage.ALPHA, contract=ready_for_alpha()), CTX) == [
         "contract v1 lacks description.how_used",
         "contract v1 lacks description.customer_engagement",
         "contract v1 lacks cost_reporting",
         "contract v1 lacks consumption_measure",
     ]
-    assert need.check(make_case(Stage.ALPHA, contract=ready_for_beta())) == []
+    assert need.check(make_case(Stage.ALPHA, contract=ready_for_beta()), CTX) == []
 
 
 def test_live_needs_the_help_route_and_expectations() -> None:
     need = requirement("go_live_approved", "contract_live")
-    assert need.check(make_case(Stage.BETA, contract=ready_for_beta(version=4))) == [
+    assert need.check(make_case(Stage.BETA, contract=ready_for_beta(version=4)), CTX) == [
         "contract v4 lacks description.success_failure_expectations",
         "contract v4 lacks description.help_route",
     ]
-    assert need.check(make_case(Stage.BETA, contract=ready_for_live())) == []
+    assert need.check(make_case(Stage.BETA, contract=ready_for_live()), CTX) == []
 
 
 def test_live_readiness_includes_every_earlier_checkpoint() -> None:
-    problems = requirement("go_live_approved", "contract_live").check(make_case(Stage.BETA))
+    problems = requirement("go_live_approved", "contract_live").check(make_case(Stage.BETA), CTX)
     assert "contract v1 lacks description.business_benefit" in problems
     assert "contract v1 lacks description.how_used" in problems
     assert "contract v1 lacks description.help_route" in problems
@@ -501,20 +505,20 @@ def metric_report(*measures: str, period: str = "2027-01") -> MetricReport:
 def submit_metrics(case: LifecycleCase, report: MetricReport) -> None:
     spec = LIFECYCLE.artefact("metric_report")
     assert spec is not None
-    spec.record(case, report, "P-013")
+    spec.record(case, report, Context(now=NOW, actor="P-013", role="SERVICE_MANAGER"))
 
 
 def test_go_live_needs_a_reported_value_for_every_contract_measure() -> None:
     case = make_case(Stage.BETA)
-    assert METRICS_REPORTED in spec_of("go_live_approved").requires
-    assert METRICS_REPORTED.check(case) == [
+    assert METRICS_REPORTED in spec_of("go_live_approved").needs
+    assert METRICS_REPORTED.check(case, CTX) == [
         "no reported value for contract measure M-007-1",
         "no reported value for contract measure M-007-2",
     ]
     submit_metrics(case, metric_report("M-007-2"))
-    assert METRICS_REPORTED.check(case) == ["no reported value for contract measure M-007-1"]
+    assert METRICS_REPORTED.check(case, CTX) == ["no reported value for contract measure M-007-1"]
     submit_metrics(case, metric_report("M-007-1", period="2027-02"))
-    assert METRICS_REPORTED.check(case) == []
+    assert METRICS_REPORTED.check(case, CTX) == []
 
 
 def with_operational_measure() -> ServiceContract:
@@ -533,7 +537,7 @@ def with_operational_measure() -> ServiceContract:
     return ServiceContract.model_validate(data)
 
 
-def metrics_known() -> Guard[LifecycleCase]:
+def metrics_known() -> Guard[LifecycleCase, Any]:
     spec = LIFECYCLE.artefact("metric_report")
     assert spec is not None
     (only,) = spec.guards
@@ -542,12 +546,12 @@ def metrics_known() -> Guard[LifecycleCase]:
 
 def test_metric_report_takes_the_current_contracts_measures() -> None:
     case = make_case(Stage.BETA, contract=with_operational_measure())
-    assert metrics_known().check(case, metric_report("M-007-1", "M-007-2")) == []
+    assert metrics_known().check(case, metric_report("M-007-1", "M-007-2"), CTX) == []
 
 
 def test_metric_report_refuses_measures_that_are_not_contract_measures() -> None:
     case = make_case(Stage.BETA, contract=with_operational_measure())
-    assert metrics_known().check(case, metric_report("M-007-1", "M-007-9", "M-008-1")) == [
+    assert metrics_known().check(case, metric_report("M-007-1", "M-007-9", "M-008-1"), CTX) == [
         "not contract measures of v1: M-007-9, M-008-1"
     ]
 
@@ -607,7 +611,7 @@ def hosting_platform(directory: Any = DIRECTORY) -> LifecycleCase:
 
 def test_l16_refuses_while_other_services_depend_on_it() -> None:
     check = guard("decommission_completed", "no_dependants").check
-    assert check(hosting_platform(), DecommissionCompletion()) == [
+    assert check(hosting_platform(), DecommissionCompletion(), CTX) == [
         "SVC-001, SVC-005, SVC-006 still depend on SVC-002; move them off it first, or the "
         "Executive overrides with a reason (override_dependants)"
     ]
@@ -616,7 +620,7 @@ def test_l16_refuses_while_other_services_depend_on_it() -> None:
 def test_l16_passes_with_an_executive_override() -> None:
     check = guard("decommission_completed", "no_dependants").check
     completion = DecommissionCompletion(override_dependants="they move within the month")
-    assert check(hosting_platform(), completion) == []
+    assert check(hosting_platform(), completion, CTX) == []
 
 
 def test_l16_override_needs_a_reason() -> None:
@@ -640,7 +644,7 @@ def test_l16_ignores_dependants_that_are_themselves_closing() -> None:
             entry["lifecycle_stage"] = "DECOMMISSIONING"
     case = hosting_platform(directory_with(DIRECTORY, services=services))
     assert guard("decommission_completed", "no_dependants").check(
-        case, DecommissionCompletion()
+        case, DecommissionCompletion(), CTX
     ) == [
         "SVC-005 still depend on SVC-002; move them off it first, or the "
         "Executive overrides with a reason (override_dependants)"
@@ -655,7 +659,7 @@ def alteration(new: ServiceContract) -> ContractAlteration:
 
 
 def alteration_fits(case: LifecycleCase, new: ServiceContract) -> list[str]:
-    return guard("contract_altered", "alteration_fits").check(case, alteration(new))
+    return guard("contract_altered", "alteration_fits").check(case, alteration(new), CTX)
 
 
 def test_l17_passes_for_a_real_change() -> None:
@@ -710,7 +714,7 @@ def test_l17_record_keeps_the_cases_service_manager_and_stage() -> None:
 
 def new_manager(person: str) -> list[str]:
     check = guard("service_manager_replaced", "new_manager").check
-    return check(make_case(), ServiceManagerAppointment(person=person))
+    return check(make_case(), ServiceManagerAppointment(person=person), CTX)
 
 
 def test_l18_passes_for_another_person_off_the_executive() -> None:
@@ -749,17 +753,17 @@ def test_l20_mandate_is_issued_once_and_acknowledged_once() -> None:
     open_ = guard("mandate_acknowledged", "mandate_open").check
     case = make_case(Stage.BETA)
     ack = MandateAcknowledgement(id="MAN-001")
-    assert open_(case, ack) == ["no mandate MAN-001 for this service"]
-    assert issued(case, mandate()) == []
+    assert open_(case, ack, CTX) == ["no mandate MAN-001 for this service"]
+    assert issued(case, mandate(), CTX) == []
     record("mandate_issued", case, mandate())
     assert [(m.id, m.issued_by, m.acknowledged_at) for m in case.mandates] == [
         ("MAN-001", "P-001", None)
     ]
-    assert issued(case, mandate()) == ["mandate MAN-001 was already issued"]
-    assert issued(case, mandate("MAN-002")) == []
-    assert open_(case, ack) == []
-    record("mandate_acknowledged", case, ack, actor="P-013")
-    assert open_(case, ack) == ["mandate MAN-001 was acknowledged on 2027-02-17"]
+    assert issued(case, mandate(), CTX) == ["mandate MAN-001 was already issued"]
+    assert issued(case, mandate("MAN-002"), CTX) == []
+    assert open_(case, ack, CTX) == []
+    record("mandate_acknowledged", case, ack, actor="P-013", role="SERVICE_MANAGER")
+    assert open_(case, ack, CTX) == ["mandate MAN-001 was acknowledged on 2027-02-17"]
 
 
 def test_l20_mandate_ids_have_a_form() -> None:
@@ -772,7 +776,7 @@ def test_l20_mandate_ids_have_a_form() -> None:
 
 def wanted(case: LifecycleCase, kind: AssessmentType) -> list[str]:
     return guard("assessment_requested", "assessment_wanted").check(
-        case, AssessmentRequest(type=kind)
+        case, AssessmentRequest(type=kind), CTX
     )
 
 
@@ -859,7 +863,7 @@ def test_next_assessment_due_only_while_live(stage: Stage) -> None:
 def test_l13_a_live_report_moves_the_next_assessment() -> None:
     case = make_case(Stage.LIVE)
     report = summary(4, Type.LIVE_PERIODIC, D.NONE, NOT_MET, published_at=PUBLISHED)
-    record("periodic_assessment_recorded", case, report, actor="SYSTEM")
+    record("periodic_assessment_recorded", case, report, actor="SYSTEM", role="SYSTEM")
     assert case.last_assessed_at == PUBLISHED
     assert case.next_assessment_due == datetime(2027, 5, 12, 15, 0, tzinfo=UTC)
 

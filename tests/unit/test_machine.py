@@ -38,7 +38,7 @@ def _cases(legal: bool) -> list[Any]:
     for definition in DEFINITIONS:
         for t in definition.transitions:
             for s in definition.states:
-                if (s.name in t.sources) == legal:
+                if (s.name in t.source) == legal:
                     cases.append(
                         pytest.param(definition, t, s.name, id=f"{t.id}-{t.trigger}-{s.name}")
                     )
@@ -47,7 +47,7 @@ def _cases(legal: bool) -> list[Any]:
 
 @pytest.mark.parametrize(("definition", "transition", "source"), _cases(legal=True))
 def test_transition_is_legal_from_its_source_and_lands_in_its_dest(
-    definition: ProcessDefinition[Any], transition: TransitionSpec[Any], source: str
+    definition: ProcessDefinition[Any], transition: TransitionSpec[Any, Any], source: str
 ) -> None:
     machine, holder = machine_in(definition, source)
     assert machine.is_legal(transition.trigger)
@@ -60,7 +60,7 @@ def test_transition_is_legal_from_its_source_and_lands_in_its_dest(
 
 @pytest.mark.parametrize(("definition", "transition", "source"), _cases(legal=False))
 def test_transition_is_refused_from_every_other_state(
-    definition: ProcessDefinition[Any], transition: TransitionSpec[Any], source: str
+    definition: ProcessDefinition[Any], transition: TransitionSpec[Any, Any], source: str
 ) -> None:
     machine, holder = machine_in(definition, source)
     assert not machine.is_legal(transition.trigger)

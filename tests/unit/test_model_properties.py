@@ -250,7 +250,7 @@ WRITTEN_BY_NAME: dict[str, list[Json]] = {
     "coe.DueDateChangeRequest": [
         {"action_id": "A-1", "due": "2027-03-01", "reason": "Vendor delay"}
     ],
-    "definition.Agenda": [
+    "coe_review.Agenda": [
         {"items": []},
         {
             "items": [
@@ -262,7 +262,7 @@ WRITTEN_BY_NAME: dict[str, list[Json]] = {
             ]
         },
     ],
-    "definition.PinnedItem": [{"coe_id": "COE-2026-001"}],
+    "coe_review.PinnedItem": [{"coe_id": "COE-2026-001"}],
     "coe_review.SessionHeld": [{}, {"attendees": ["P-001", "P-013"]}],
 }
 
@@ -699,7 +699,7 @@ _known(
     "lifecycle.LifecycleInput",
     "assessment.AssessmentInput",
     "coe_review.ReviewSessionInput",
-    "definition.Agenda",
+    "coe_review.Agenda",
 )
 
 

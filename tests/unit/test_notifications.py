@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from activities.notifications import Notification, Outbox
+from activities.notifications import Outbox
+from models.activity_io import Notification
 
 CASE = "new-service/PRO-004"
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

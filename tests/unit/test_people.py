@@ -34,7 +34,7 @@ def etm(delegation: Delegation) -> Permit:
 def permits_of(trigger: str) -> tuple[Permit, ...]:
     spec = ESTABLISHMENT.transition(trigger)
     assert spec is not None
-    return spec.permits
+    return spec.who
 
 
 # -- organisation roles and delegations ---------------------------------------------------------
@@ -120,7 +120,7 @@ def test_first_matching_permit_decides_the_recorded_role(directory: Directory) -
 def test_etm_permit_without_a_delegation_admits_any_etm(directory: Directory) -> None:
     spec = ESTABLISHMENT.artefact("service_contract")
     assert spec is not None
-    acting = directory.authorise("P-003", spec.permits, NO_RELATIONS, "submit a contract")
+    acting = directory.authorise("P-003", spec.who, NO_RELATIONS, "submit a contract")
     assert acting.person == "P-003"
 
 

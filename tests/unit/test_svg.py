@@ -20,7 +20,7 @@ def test_every_state_and_move_is_drawn(definition: ProcessDefinition[Any]) -> No
     root = ElementTree.fromstring(process_svg(definition))
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     assert {s.name for s in definition.states} <= set(texts)
-    moves = [t for t in definition.transitions if any(t.target(s) != s for s in t.sources)]
+    moves = [t for t in definition.transitions if any(t.target(s) != s for s in t.source)]
     for t in moves:
         assert any(text.startswith(f"{t.id} {t.trigger}") for text in texts), t.id
     assert len(root.findall(f".//{SVG}rect")) == len(definition.states)

@@ -7,9 +7,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from models.coe import coe_workflow_id
 from models.coe_review import ReviewSessionInput
 from models.commands import CommandResult
+from models.ids import coe_workflow_id
 from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine

@@ -16,7 +16,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
-from activities.notifications import Notification, Outbox
+from activities.notifications import Outbox
+from models.activity_io import Notification
 from osom.devserver import temporal_cli
 from osom.settings import Settings
 from worker import ACTIVITY_THREADS, build_worker

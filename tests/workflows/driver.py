@@ -18,6 +18,7 @@ from models.case_view import CaseStatus, EstablishmentOutcome
 from models.commands import ArtefactSubmission, CommandResult, Decision
 from models.errors import OsomError
 from models.establishment import NewServiceInput
+from models.ids import proposal_workflow_id
 from models.policy import Policy
 from models.proposal import Proposal
 from osom import cases
@@ -146,7 +147,7 @@ class Case(Tracked):
             case = cls(engine, workflow_id)
             await case.wait_until_started()
             return case
-        workflow_id = cases.new_service_id(f"PRO-{number}")
+        workflow_id = proposal_workflow_id(f"PRO-{number}")
         directory = load_directory(EXAMPLES / "directory.yaml")
         await engine.client.start_workflow(
             NewServiceWorkflow.run,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from models.assessment import Verdict, assessment_id_for, assessment_workflow_id
+from models.assessment import Verdict, assessment_id_for
 from models.commands import CommandResult
 from models.contract import BudgetAllocation, ServiceContract
 from models.criteria import AssessmentType
+from models.ids import assessment_workflow_id
 from osom import cases
 from tests.examples import artefact
 from tests.workflows.conftest import Engine

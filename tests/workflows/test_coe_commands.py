@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
+from activities.case_calls import execute_update
 from models.coe import ReviewDraw
 from models.errors import (
     ArtefactConflict,
@@ -20,7 +21,6 @@ from models.errors import (
     InvalidArtefact,
     NotAuthorised,
 )
-from osom import cases
 from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import assert_refused_unchanged
@@ -199,7 +199,7 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
     await assert_refused_unchanged(
         coe,
         GuardFailed,
-        lambda: cases.execute_update(
+        lambda: execute_update(
             engine.client, coe.workflow_id, "draw_for_review", forged.model_dump(mode="json")
         ),
     )
@@ -211,7 +211,7 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
     err = await assert_refused_unchanged(
         coe,
         IllegalTransition,
-        lambda: cases.execute_update(
+        lambda: execute_update(
             engine.client, coe.workflow_id, "draw_for_review", draw.model_dump(mode="json")
         ),
     )

@@ -28,6 +28,7 @@ from models.errors import (
     UnknownPerson,
 )
 from models.establishment import NewServiceInput
+from models.ids import proposal_workflow_id
 from models.people import Directory
 from models.policy import Policy
 from osom import cases
@@ -371,7 +372,7 @@ async def test_a_decision_id_reused_for_another_command_is_refused(
 
 async def test_a_case_started_like_the_web_ui_form_is_findable(engine: Engine, unique: str) -> None:
     """The Start Workflow form sends only type, id, queue and JSON input: no search attributes."""
-    workflow_id = cases.new_service_id(f"PRO-{unique}")
+    workflow_id = proposal_workflow_id(f"PRO-{unique}")
     handle = await engine.client.start_workflow(
         "NewService",
         {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "P-015"},
@@ -443,7 +444,7 @@ async def test_a_web_ui_start_with_invalid_input_fails_with_field_messages(
     handle = await engine.client.start_workflow(
         "NewService",
         {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "bob"},
-        id=cases.new_service_id(f"PRO-{unique}"),
+        id=proposal_workflow_id(f"PRO-{unique}"),
         task_queue=engine.settings.task_queue,
     )
     with pytest.raises(WorkflowFailureError) as failed:
@@ -494,7 +495,7 @@ async def start_with_signal(
     return await engine.client.start_workflow(
         NewServiceWorkflow.run,
         start,
-        id=cases.new_service_id(f"PRO-{unique}"),
+        id=proposal_workflow_id(f"PRO-{unique}"),
         task_queue=engine.settings.task_queue,
         start_signal="decide_signal",
         start_signal_args=[decision.model_dump(mode="json")],

@@ -48,7 +48,7 @@ from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case, Tracked
 from tests.workflows.services import established_service, onboarded_service
-from worker import ACTIVITY_THREADS, build_worker, workflow_runner
+from worker import ACTIVITY_THREADS, build_worker
 from workflows import (
     WORKFLOWS,
     AssessmentWorkflow,
@@ -66,6 +66,7 @@ from workflows.correction_of_errors.workflow import CoeOutcome
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 from workflows.lifecycle.workflow import LifecycleOutcome
+from workflows.sandbox import workflow_runner
 
 STORED = Path(__file__).resolve().parents[1] / "replay" / "histories"
 HISTORY_NAME = re.compile(r"(?P<process>[a-z-]+)-v(?P<version>[0-9]+)-(?P<path>[a-z0-9-]+)")

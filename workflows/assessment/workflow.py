@@ -29,14 +29,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.commands import ArtefactRef
     from models.criteria import CATALOGUE
+    from models.ids import lifecycle_workflow_id
     from models.people import ActingAs
-    from workflows._case import CaseEngine
+    from models.signals import ASSESSMENT_CONCLUDED, SERVICE_CHANGED
+    from workflows import _records
+    from workflows._case import CaseEngine, WorkflowEffect
     from workflows._handlers import CaseWorkflow, SignalRoute
-    from workflows.assessment.definition import ASSESSMENT, report_result
+    from workflows.assessment.definition import ASSESSMENT
+    from workflows.assessment.rules import report_result
 
-WORKFLOW_EFFECTS = frozenset({"publish_report"})
 # The signal the lifecycle receives when an assessment ends.
-CONCLUDED_SIGNAL = "assessment_concluded"
 
 
 @workflow.defn(name="Assessment", failure_exception_types=[ValidationError])
@@ -57,18 +59,18 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             directory=input.directory,
             policy=input.policy,
         )
-        effects = {"publish_report": self._publish_report}
-        assert set(effects) == WORKFLOW_EFFECTS
-        self._engine = CaseEngine(ASSESSMENT, case, effects)
+        self._engine = CaseEngine(ASSESSMENT, case, self.steps())
         self._opened = True  # everything it needs came with the request
+
+    def steps(self) -> dict[str, WorkflowEffect]:
+        return {"publish_report": self._publish_report}
 
     @workflow.run
     async def run(self, input: AssessmentInput) -> AssessmentOutcome:
         engine = self._ready()
         case = engine.case
         requester = ActingAs(person=input.requested_by, role="lifecycle")
-        engine.audit(requester, "assessment_requested", "", case.state, "accepted", input.reason)
-        engine.refresh()
+        engine.started(requester, "assessment_requested", input.reason)
         engine.run_effects(
             ASSESSMENT.start_effects,
             f"Assessment requested: {case.title}",
@@ -79,7 +81,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         outcome = await self._outcome()
         try:
             lifecycle = workflow.get_external_workflow_handle(input.lifecycle_workflow_id)
-            await lifecycle.signal(CONCLUDED_SIGNAL, outcome)
+            await lifecycle.signal(ASSESSMENT_CONCLUDED, outcome)
         except FailureError:  # the service's case has ended; the record stays in the store
             workflow.logger.warning(
                 "assessment.lifecycle_gone", extra={"lifecycle": input.lifecycle_workflow_id}
@@ -91,24 +93,24 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
         version is stored."""
         return {
             **super().signal_routes(engine),
-            "service_changed": SignalRoute(ServiceChange, self.service_changed),
+            SERVICE_CHANGED: SignalRoute(ServiceChange, self.service_changed),
         }
 
-    async def service_changed(self, change: ServiceChange) -> None:
+    async def service_changed(self, change: ServiceChange) -> bool:
         """Follow the service: its newest contract until the agenda pins one, and the Service
         Manager that contract names. Only what the store holds for this service counts, and
         only a version newer than any seen before."""
         engine = self._ready()
         case = engine.case
-        contract = await engine.stored_contract(change.contract, self._input.service_id)
+        contract = await _records.stored_contract(change.contract, self._input.service_id)
         if contract is None or change.contract.version <= self._newest_contract:
-            return
+            return False
         self._newest_contract = change.contract.version
         if case.contract_version is None:
             case.contract = change.contract
         if contract.service_manager:
             case.service_manager = contract.service_manager
-        engine.refresh()
+        return True
 
     async def _publish_report(self, actor: str, data: object) -> ArtefactRef:
         """A7: the report with every field of DOMAIN §7.5, written as a readable document."""
@@ -150,7 +152,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             published_at=workflow.now(),
             published_by=actor,
         )
-        ref = await engine.store(self._folder(), "assessment_report", 1, report)
+        ref = await _records.store(self._folder(), "assessment_report", 1, report)
         case.report = report
         case.artefacts["assessment_report"] = ref
         return ref
@@ -172,7 +174,7 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
                 closed_by=closing.actor if closing else "SYSTEM",
                 reason=(closing.reason if closing else None) or "cancelled",
             )
-            report = await engine.store(self._folder(), "assessment_closure", 1, closure)
+            report = await _records.store(self._folder(), "assessment_closure", 1, closure)
             state = "CANCELLED"
         return AssessmentOutcome(
             assessment_id=request.assessment_id,
@@ -183,4 +185,4 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
 
     def _folder(self) -> str:
         request = self._input
-        return f"service/{request.service_id}/assessments/{request.assessment_id}"
+        return f"{lifecycle_workflow_id(request.service_id)}/assessments/{request.assessment_id}"

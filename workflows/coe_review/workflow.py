@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from models.coe import ReviewDraw, ReviewOutcome
     from models.coe_review import (
         TRIGGER_FOR_OUTCOME,
+        Agenda,
         CaseMessage,
         DrawnItem,
         ItemOutcome,
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         MessageAnswer,
         Minutes,
         MinutesRecord,
+        PinnedItem,
         PoolEntry,
         PoolQuery,
         ReviewSessionCase,
@@ -38,13 +40,13 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import GuardFailed, OsomError
     from models.people import ActingAs, Directory
     from models.policy import Policy
+    from workflows import _records
     from workflows._activity import ACTIVITY_TIMEOUT, call
-    from workflows._case import SYSTEM, CaseEngine
+    from workflows._case import SYSTEM, CaseEngine, WorkflowEffect
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow
-    from workflows.coe_review.definition import COE_REVIEW, Agenda, PinnedItem
-
-WORKFLOW_EFFECTS = frozenset({"draw_pinned", "apply_minutes", "store_minutes", "return_items"})
+    from workflows.activity_contracts import OtherCaseActivities
+    from workflows.coe_review.definition import COE_REVIEW
 
 
 @workflow.defn(name="CoeReviewSession", failure_exception_types=[ValidationError])
@@ -75,6 +77,14 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         await workflow.wait_condition(workflow.all_handlers_finished)
         return engine.case.state
 
+    def steps(self) -> dict[str, WorkflowEffect]:
+        return {
+            "draw_pinned": self._draw_pinned,
+            "apply_minutes": self._apply_minutes,
+            "store_minutes": self._store_minutes,
+            "return_items": self._return_items,
+        }
+
     def _open(self, directory: Directory, policy: Policy) -> CaseEngine[ReviewSessionCase]:
         now = workflow.now()
         case = ReviewSessionCase(
@@ -84,14 +94,7 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             directory=directory,
             policy=policy,
         )
-        effects = {
-            "draw_pinned": self._draw_pinned,
-            "apply_minutes": self._apply_minutes,
-            "store_minutes": self._store_minutes,
-            "return_items": self._return_items,
-        }
-        assert set(effects) == WORKFLOW_EFFECTS
-        engine = self._engine = _SessionEngine(COE_REVIEW, case, effects)
+        engine = self._engine = _SessionEngine(COE_REVIEW, case, self.steps())
         by = self._input.started_by
         starter = ActingAs(person=by, role="schedule" if by == SYSTEM.person else "by hand")
         engine.audit(starter, "session_created", "", case.state, "accepted", None)
@@ -124,9 +127,8 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         case = self._ready().case
         try:
             pool = await call(
-                "review_pool",
+                OtherCaseActivities.review_pool,
                 PoolQuery(services=case.services),
-                result_type=list[PoolEntry],
                 summary="list the published CoEs waiting for review",
             )
         except ActivityError as err:
@@ -234,7 +236,7 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         engine = self._ready()
         case = engine.case
         assert case.minutes is not None
-        ref = await engine.store(
+        ref = await _records.store(
             workflow.info().workflow_id, "review_minutes", version, case.minutes
         )
         case.artefacts["review_minutes"] = ref
@@ -282,9 +284,8 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
         try:
             # An update waits for the other case's lock: give it longer than a file write.
             answer = await call(
-                "send_to_case",
+                OtherCaseActivities.send_to_case,
                 CaseMessage(workflow_id=workflow_id, update=update, payload=payload),
-                result_type=MessageAnswer,
                 summary=f"{update} to {workflow_id}",
                 start_to_close=ACTIVITY_TIMEOUT * 2,
             )

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
 
     from models.assessment import ServiceChange
     from models.coe import (
-        COE_ACTIONS_SIGNAL,
         ActionsRegister,
         CoeActionsNotice,
         CoeCase,
@@ -28,28 +27,29 @@ with workflow.unsafe.imports_passed_through():
         CoeRecord,
         CoeRevision,
         ReviewDraw,
-        ServiceLookup,
         ServiceProfile,
-        coe_workflow_id,
     )
-    from models.coe_review import REVIEW_WORKFLOW_PREFIX
     from models.commands import ArtefactRef, CommandResult
     from models.errors import CaseClosed, GuardFailed, IllegalTransition, OsomError
+    from models.ids import REVIEW_PREFIX, coe_workflow_id, is_review_session, lifecycle_workflow_id
     from models.people import Directory
     from models.policy import Policy
+    from models.signals import COE_ACTIONS_CHANGED, SERVICE_CHANGED
+    from workflows import _records
     from workflows._activity import call
-    from workflows._case import SYSTEM, CaseEngine, TimerEvent
+    from workflows._case import SYSTEM, CaseEngine, WorkflowEffect
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, SignalRoute
+    from workflows._timers import TimerEvent
+    from workflows.activity_contracts import OtherCaseActivities
     from workflows.correction_of_errors.actions import (
         ActionEvent,
         action_event,
         next_action_event,
     )
-    from workflows.correction_of_errors.definition import COE, actions_count, check_opening
-    from workflows.lifecycle.workflow import lifecycle_workflow_id
+    from workflows.correction_of_errors.definition import COE
+    from workflows.correction_of_errors.rules import actions_count, check_opening
 
-WORKFLOW_EFFECTS = frozenset({"store_version", "archive"})
 # How long to wait before storing the actions register again after the store failed.
 REGISTER_RETRY = timedelta(minutes=10)
 
@@ -88,7 +88,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         engine = await self._open(directory, policy)
         await asyncio.gather(
             engine.keep_deadlines(),
-            engine.keep_timer(self._next_action_event, self._action_event, self._action_summary),
+            engine.timers.keep(self._next_action_event, self._action_event, self._action_summary),
             engine.deliver_notifications(),
             self._share_actions(),
         )
@@ -97,6 +97,9 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         return CoeOutcome(
             coe_id=input.coe_id, state=case.state, document=case.artefacts.get("coe_document")
         )
+
+    def steps(self) -> dict[str, WorkflowEffect]:
+        return {"store_version": self._store_version, "archive": self._archive}
 
     async def _open(self, directory: Directory, policy: Policy) -> CaseEngine[CoeCase]:
         """C1: find the service, check who opens the CoE, and start the drafting clocks."""
@@ -108,11 +111,8 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             self._refused = err
             raise refusal(err) from err
         case = CoeCase(request=input, service=service, directory=directory, policy=policy)
-        effects = {"store_version": self._store_version, "archive": self._archive}
-        assert set(effects) == WORKFLOW_EFFECTS
-        engine = self._engine = CaseEngine(COE, case, effects)
-        engine.audit(acting, "coe_opened", "", case.state, "accepted", input.problem)
-        engine.refresh()
+        engine = self._engine = CaseEngine(COE, case, self.steps())
+        engine.started(acting, "coe_opened", input.problem)
         deadlines = "; ".join(
             f"{d.label} by {d.due_at:%Y-%m-%d}" for d in engine.status().deadlines
         )
@@ -130,9 +130,8 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         """The service as its lifecycle knows it, else as the directory does."""
         try:
             lookup = await call(
-                "service_profile",
+                OtherCaseActivities.service_profile,
                 service_id,
-                result_type=ServiceLookup,
                 summary=f"look up {service_id}",
             )
         except ActivityError as err:
@@ -194,10 +193,10 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         if self._ready().final():
             raise CaseClosed(f"{case.case_id} is {case.state}", state=case.state)
         session = draw.session_workflow_id
-        if draw.session_id != session or not session.startswith(REVIEW_WORKFLOW_PREFIX):
+        if draw.session_id != session or not is_review_session(session):
             raise GuardFailed(
                 f"C5 selected_for_review: {session} is not a review session "
-                f"({REVIEW_WORKFLOW_PREFIX}-...) drawing under its own id",
+                f"({REVIEW_PREFIX}-...) drawing under its own id",
                 problems=["only a review session draws a CoE"],
             )
         if not self._ready().machine.is_legal("selected_for_review"):
@@ -228,23 +227,23 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         owned)."""
         return {
             **super().signal_routes(engine),
-            "service_changed": SignalRoute(ServiceChange, self.service_changed),
+            SERVICE_CHANGED: SignalRoute(ServiceChange, self.service_changed),
         }
 
-    async def service_changed(self, change: ServiceChange) -> None:
+    async def service_changed(self, change: ServiceChange) -> bool:
         """Only a contract the store holds for this service, newer than any taken in, counts
         (DOMAIN §9.5 service_manager_replaced)."""
         engine = self._ready()
         case = engine.case
-        contract = await engine.stored_contract(change.contract, case.service.service_id)
+        contract = await _records.stored_contract(change.contract, case.service.service_id)
         if contract is None or contract.version <= case.contract_version:
-            return
+            return False
         case.contract_version = contract.version
         manager = contract.service_manager
         if manager is None or manager == case.service_manager:
-            return
+            return False
         self._hand_over(engine, manager)
-        await engine.settle()
+        return True
 
     def _hand_over(self, engine: CaseEngine[CoeCase], manager: str) -> None:
         case = engine.case
@@ -294,7 +293,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             review_outputs=case.review_outputs,
             corrective_actions=list(case.actions.values()),
         )
-        ref = await engine.store(workflow.info().workflow_id, "coe_document", version, record)
+        ref = await _records.store(workflow.info().workflow_id, "coe_document", version, record)
         case.artefacts["coe_document"] = ref
         return ref
 
@@ -314,7 +313,6 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         engine.notify(notice.kind, notice.to, notice.subject, notice.body)
         reason = f"{case.actions[action_id].label()}: {kind}"
         engine.audit(SYSTEM, f"action_{kind}", case.state, case.state, "system", reason)
-        engine.refresh()
 
     def _action_summary(self, action_id: str, kind: str) -> str:
         return f"corrective action {action_id}: {kind}"
@@ -337,13 +335,16 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         engine = self._ready()
         shared: object = None  # the first register, at opening, makes the CoE known
         while await self._actions_changed(shared):
-            async with engine.lock:
-                key = self._actions_key()
-                stored = await self._store_register(engine)
+            key, stored = await engine.in_turn(self._store_current_register)
             if stored:
                 shared = key
             else:  # the store is down: try again later, a change must not be lost
                 await workflow.sleep(REGISTER_RETRY, summary="store the actions register again")
+
+    async def _store_current_register(self) -> tuple[object, bool]:
+        """What the actions are and whether their register was stored (run with the case to
+        itself, so the register stored is the one the key describes)."""
+        return self._actions_key(), await self._store_register(self._ready())
 
     async def _actions_changed(self, shared: object) -> bool:
         """Wait until the actions differ from those last shared (True), or the case has ended
@@ -372,7 +373,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             ended=engine.final(),
         )
         try:
-            ref = await engine.store(
+            ref = await _records.store(
                 workflow.info().workflow_id, "corrective_actions", version, register
             )
         except OsomError as err:
@@ -387,7 +388,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
         )
         try:
             notice = CoeActionsNotice(coe_id=case.case_id, actions=ref)
-            await lifecycle.signal(COE_ACTIONS_SIGNAL, notice)
+            await lifecycle.signal(COE_ACTIONS_CHANGED, notice)
         except FailureError:  # the service's case has ended: nobody to tell
             workflow.logger.warning(
                 "coe.lifecycle_gone", extra={"service": case.service.service_id}

@@ -1,191 +1,52 @@
-"""Establishing a new service (DOMAIN §6, §9.3) as data: states, E1-E11, guards, artefacts."""
+"""Establishing a new service (DOMAIN §6, §9.3) as data: states, E1-E11, guards, artefacts.
+
+The rules the rows name (requirements, guards, what each accepted command records) are in
+``workflows/establishment/rules.py``; E1, which starts the case, is ``rules.check_demand``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from models.contract import BudgetAllocation, ContractCheckpoint, LifecycleStage, ServiceContract
-from models.errors import GuardFailed
+from models.contract import BudgetAllocation, ServiceContract
 from models.establishment import EstablishmentCase, RoutingDecision, ServiceManagerAppointment
-from models.people import ActingAs, CaseRole, Delegation, Directory, Permit, Role
-from models.proposal import DiscoveryPlan, Proposal
+from models.permits import (
+    ANY_ETM,
+    APPOINTED_SM,
+    BUDGET_HOLDERS,
+    CONTRACT_PUBLISHERS,
+    ESTABLISHERS,
+    EXECUTIVE,
+    EXECUTIVE_ONLY,
+    PROPOSER,
+    SM_APPOINTERS,
+    TRIAGERS,
+)
+from models.proposal import DiscoveryPlan
 from workflows._definition import (
-    ArtefactSpec,
     ClockSpec,
     Effect,
-    Guard,
     ProcessDefinition,
-    Requirement,
     StateSpec,
-    TransitionSpec,
+    artefact,
+    transition,
+)
+from workflows.establishment.rules import (
+    BUDGET_ALLOCATED,
+    BUDGET_FOR_DISCOVERY,
+    CONTRACT_COMPLETE,
+    DRAFT_IS_A_DRAFT,
+    PLAN_AGREED,
+    SERVICE_ID_IS_NEW,
+    SM_APPOINTED,
+    SM_NOT_CONFLICTED,
+    TARGET_IS_LIVE,
+    record_appointment,
+    record_budget,
+    record_contract,
+    record_plan,
+    record_routing,
 )
 
 Case = EstablishmentCase
-
-EXEC = Permit(role=Role.EXEC)
-ANY_ETM = Permit(role=Role.ETM)
-PROPOSER = Permit(role=CaseRole.PROPOSER)
-APPOINTED_SM = Permit(role=CaseRole.APPOINTED_SM)
-
-
-def etm(delegation: Delegation) -> Permit:
-    return Permit(role=Role.ETM, delegation=delegation)
-
-
-TRIAGERS = (EXEC, etm(Delegation.TRIAGE_DEMAND))
-
-# -- requirements: what the case must hold, checked over state alone ---------------------------
-
-
-def _contract_complete(case: Case) -> list[str]:
-    if case.contract is None:
-        return ["no service_contract draft has been submitted"]
-    return case.contract.missing_for(ContractCheckpoint.ESTABLISHMENT)
-
-
-def _sm_appointed(case: Case) -> list[str]:
-    return [] if case.service_manager else ["no Service Manager has been appointed (sm_appointed)"]
-
-
-def _budget_allocated(case: Case) -> list[str]:
-    if case.budget is None:
-        return ["no discovery budget has been allocated (discovery_budget_allocated)"]
-    return []
-
-
-def _plan_agreed(case: Case) -> list[str]:
-    if case.discovery_plan is None:
-        return ["no discovery_plan (target end date) has been submitted"]
-    if case.discovery_plan_by != case.service_manager:
-        return [
-            f"the discovery plan was submitted by {case.discovery_plan_by}, not agreed by the "
-            f"appointed Service Manager {case.service_manager}: the SM submits it"
-        ]
-    return []
-
-
-CONTRACT_COMPLETE = Requirement[Case](
-    "contract_complete", "service contract draft", _contract_complete, "service_contract"
-)
-SM_APPOINTED = Requirement[Case]("sm_appointed", "Service Manager", _sm_appointed, "sm_appointed")
-BUDGET_ALLOCATED = Requirement[Case](
-    "discovery_budget", "discovery budget", _budget_allocated, "discovery_budget_allocated"
-)
-PLAN_AGREED = Requirement[Case](
-    "discovery_plan_agreed", "discovery timeline", _plan_agreed, "discovery_plan"
-)
-
-# -- guards: rules over the case and the command's data ----------------------------------------
-
-
-def _target_is_live(case: Case, data: Any) -> list[str]:
-    assert isinstance(data, RoutingDecision)
-    service = case.directory.service(data.target_service)
-    if service is None:
-        return [f"{data.target_service} is not a service in the directory"]
-    problems = []
-    if not service.takes_new_needs:
-        problems.append(f"{service.id} is {service.lifecycle_stage} and cannot take new needs")
-    if data.consulted_service_manager != service.service_manager:
-        problems.append(
-            f"the consulted Service Manager must be {service.id}'s, {service.service_manager}"
-        )
-    return problems
-
-
-def _sm_not_conflicted(case: Case, data: Any) -> list[str]:
-    assert isinstance(data, ServiceManagerAppointment)
-    return case.directory.manager_conflicts(data.person)
-
-
-def _budget_is_for_discovery(case: Case, data: Any) -> list[str]:
-    assert isinstance(data, BudgetAllocation)
-    if data.phase != LifecycleStage.DISCOVERY:
-        return [f"this is the discovery budget: phase must be DISCOVERY, not {data.phase}"]
-    return []
-
-
-def _service_id_is_new(case: Case, data: Any) -> list[str]:
-    if case.contract and case.directory.service(case.contract.service_id):
-        return [f"{case.contract.service_id} already exists in the directory; choose a new id"]
-    return []
-
-
-TARGET_IS_LIVE = Guard[Case](
-    "target_service_open", "target service takes new needs", _target_is_live
-)
-SM_NOT_CONFLICTED = Guard[Case]("sm_not_conflicted", "SM not conflicted", _sm_not_conflicted)
-BUDGET_FOR_DISCOVERY = Guard[Case](
-    "budget_for_discovery", "budget is for discovery", _budget_is_for_discovery
-)
-SERVICE_ID_IS_NEW = Guard[Case]("service_id_new", "service id is new", _service_id_is_new)
-
-
-def _draft_is_a_draft(case: Case, data: Any) -> list[str]:
-    assert isinstance(data, ServiceContract)
-    claims = {
-        "version": data.version != 0,
-        "published_at": data.published_at is not None,
-        "published_by": data.published_by is not None,
-        "decommission": data.decommission is not None,
-        "onboarded_existing": data.onboarded_existing,
-        "lifecycle_stage": data.lifecycle_stage != LifecycleStage.DISCOVERY,
-    }
-    wrong = [field for field, set_ in claims.items() if set_]
-    if wrong:
-        return [
-            "a draft is version 0 in DISCOVERY, unpublished; only the Executive publishes "
-            f"(E10). Remove: {', '.join(wrong)}"
-        ]
-    return []
-
-
-DRAFT_IS_A_DRAFT = Guard[Case]("draft_is_a_draft", "a draft, not a publication", _draft_is_a_draft)
-
-# -- where accepted data lands in the case (the guards read it from there) ----------------------
-
-
-def _record_contract(case: Case, contract: Any, actor: str) -> None:
-    case.contract = contract
-
-
-def _record_plan(case: Case, plan: Any, actor: str) -> None:
-    case.discovery_plan = plan
-    case.discovery_plan_by = actor
-
-
-def _record_routing(case: Case, routing: Any, actor: str) -> None:
-    case.routed_to = routing
-
-
-def _record_appointment(case: Case, appointment: Any, actor: str) -> None:
-    case.service_manager = appointment.person
-
-
-def _record_budget(case: Case, budget: Any, actor: str) -> None:
-    case.budget = budget
-
-
-# -- E1: raising a demand starts the case, so it is checked before the workflow exists ---------
-
-RAISERS = (Permit(role=CaseRole.ANY),)
-
-
-def check_demand(proposal: Proposal, proposer: str, directory: Directory) -> ActingAs:
-    """E1 demand_raised: the proposer is in the directory and the related services exist.
-
-    The CLI runs this before starting a case (a clear refusal, nothing started); the workflow
-    runs it again first thing, for cases started another way.
-    """
-    acting = directory.authorise(proposer, RAISERS, {}, "raise a demand (E1 demand_raised)")
-    unknown = [s for s in proposal.related_services if directory.service(s) is None]
-    if unknown:
-        raise GuardFailed(
-            f"E1 demand_raised: related services not in the directory: {', '.join(unknown)}",
-            problems=[f"{s} is not a service in the directory" for s in unknown],
-        )
-    return acting
-
 
 # -- the process -----------------------------------------------------------------------------
 
@@ -241,31 +102,38 @@ ESTABLISHMENT = ProcessDefinition[Case](
         ),
     ),
     clocks=(
-        ClockSpec[Case]("triage", "Triage decision due", remind=TRIAGERS, escalate_to=(EXEC,)),
+        ClockSpec[Case](
+            "triage",
+            "Triage decision due",
+            remind=TRIAGERS,
+            escalate_to=EXECUTIVE_ONLY,
+            policy=lambda p: p.establishment.triage,
+        ),
         ClockSpec[Case](
             "drafting",
             "Contract drafting due",
-            remind=(EXEC, etm(Delegation.ESTABLISH_SERVICE), APPOINTED_SM),
-            escalate_to=(EXEC,),
+            remind=(*ESTABLISHERS, APPOINTED_SM),
+            escalate_to=EXECUTIVE_ONLY,
+            policy=lambda p: p.establishment.drafting,
         ),
     ),
     artefacts=(
-        ArtefactSpec[Case](
-            "service_contract",
-            "Service contract draft (v0)",
-            ServiceContract,
+        artefact(
+            kind="service_contract",
+            label="Service contract draft (v0)",
+            model=ServiceContract,
             states=("CONTRACT_DRAFTING",),
-            permits=(EXEC, ANY_ETM, APPOINTED_SM),
-            record=_record_contract,
+            who=(EXECUTIVE, ANY_ETM, APPOINTED_SM),
+            record=record_contract,
             guards=(DRAFT_IS_A_DRAFT,),
         ),
-        ArtefactSpec[Case](
-            "discovery_plan",
-            "Discovery timeline agreed with the Service Manager",
-            DiscoveryPlan,
+        artefact(
+            kind="discovery_plan",
+            label="Discovery timeline agreed with the Service Manager",
+            model=DiscoveryPlan,
             states=("CONTRACT_DRAFTING", "READY_TO_ESTABLISH"),
-            permits=(APPOINTED_SM,),
-            record=_record_plan,
+            who=(APPOINTED_SM,),
+            record=record_plan,
         ),
     ),
     start_effects=("notify_executive",),
@@ -291,98 +159,98 @@ ESTABLISHMENT = ProcessDefinition[Case](
         ),
     },
     transitions=(
-        TransitionSpec[Case](
-            "E2",
-            "triage_started",
-            ("PROPOSED",),
-            "IN_TRIAGE",
-            TRIAGERS,
-            "Start triaging the proposal",
+        transition(
+            id="E2",
+            trigger="triage_started",
+            source="PROPOSED",
+            dest="IN_TRIAGE",
+            who=TRIAGERS,
+            description="Start triaging the proposal",
         ),
-        TransitionSpec[Case](
-            "E3",
-            "routed_to_existing_service",
-            ("IN_TRIAGE",),
-            "ROUTED_TO_EXISTING",
-            TRIAGERS,
-            "The needs fit an existing service (its SM consulted)",
+        transition(
+            id="E3",
+            trigger="routed_to_existing_service",
+            source="IN_TRIAGE",
+            dest="ROUTED_TO_EXISTING",
+            who=TRIAGERS,
+            description="The needs fit an existing service (its SM consulted)",
             guards=(TARGET_IS_LIVE,),
             data=RoutingDecision,
-            record=_record_routing,
+            record=record_routing,
             reason_required=True,
             effects=("notify_target_service", "notify_proposer"),
             progress=False,
         ),
-        TransitionSpec[Case](
-            "E4",
-            "proposal_declined",
-            ("IN_TRIAGE",),
-            "DECLINED",
-            TRIAGERS,
-            "The organisation will not meet these needs",
+        transition(
+            id="E4",
+            trigger="proposal_declined",
+            source="IN_TRIAGE",
+            dest="DECLINED",
+            who=TRIAGERS,
+            description="The organisation will not meet these needs",
             reason_required=True,
             effects=("notify_proposer",),
             progress=False,
         ),
-        TransitionSpec[Case](
-            "E5",
-            "proposal_approved",
-            ("IN_TRIAGE",),
-            "APPROVED",
-            TRIAGERS,
-            "Establish a new service for these needs",
+        transition(
+            id="E5",
+            trigger="proposal_approved",
+            source="IN_TRIAGE",
+            dest="APPROVED",
+            who=TRIAGERS,
+            description="Establish a new service for these needs",
             effects=("notify_proposer",),
         ),
-        TransitionSpec[Case](
-            "E6",
-            "drafting_started",
-            ("APPROVED",),
-            "CONTRACT_DRAFTING",
-            (EXEC, etm(Delegation.ESTABLISH_SERVICE)),
-            "Start drafting contract v0",
+        transition(
+            id="E6",
+            trigger="drafting_started",
+            source="APPROVED",
+            dest="CONTRACT_DRAFTING",
+            who=ESTABLISHERS,
+            description="Start drafting contract v0",
         ),
-        TransitionSpec[Case](
-            "E7",
-            "sm_appointed",
-            ("CONTRACT_DRAFTING",),
-            None,
-            (EXEC, etm(Delegation.APPOINT_SERVICE_MANAGER)),
-            "Appoint the Service Manager",
+        transition(
+            id="E7",
+            trigger="sm_appointed",
+            source="CONTRACT_DRAFTING",
+            dest=None,
+            who=SM_APPOINTERS,
+            description="Appoint the Service Manager",
             guards=(SM_NOT_CONFLICTED,),
             data=ServiceManagerAppointment,
-            record=_record_appointment,
+            record=record_appointment,
             effects=("notify_service_manager",),
             progress=False,
         ),
-        TransitionSpec[Case](
-            "E8",
-            "discovery_budget_allocated",
-            ("CONTRACT_DRAFTING",),
-            None,
-            (EXEC, etm(Delegation.ALLOCATE_BUDGET)),
-            "Allocate the discovery budget",
+        transition(
+            id="E8",
+            trigger="discovery_budget_allocated",
+            source="CONTRACT_DRAFTING",
+            dest=None,
+            who=BUDGET_HOLDERS,
+            description="Allocate the discovery budget",
             guards=(BUDGET_FOR_DISCOVERY,),
             data=BudgetAllocation,
-            record=_record_budget,
+            record=record_budget,
             progress=False,
         ),
-        TransitionSpec[Case](
-            "E9",
-            "draft_completed",
-            ("CONTRACT_DRAFTING",),
-            "READY_TO_ESTABLISH",
-            (EXEC, etm(Delegation.ESTABLISH_SERVICE), APPOINTED_SM),
-            "Declare contract v0 complete",
-            requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED),
+        transition(
+            id="E9",
+            trigger="draft_completed",
+            source="CONTRACT_DRAFTING",
+            dest="READY_TO_ESTABLISH",
+            who=(*ESTABLISHERS, APPOINTED_SM),
+            description="Declare contract v0 complete",
+            needs=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED),
         ),
-        TransitionSpec[Case](
-            "E10",
-            "service_established",
-            ("READY_TO_ESTABLISH",),
-            "ESTABLISHED",
-            (EXEC, etm(Delegation.PUBLISH_CONTRACT)),
-            "Publish contract v1; the service enters Discovery",
-            requires=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED, PLAN_AGREED),
+        transition(
+            id="E10",
+            trigger="service_established",
+            source="READY_TO_ESTABLISH",
+            dest="ESTABLISHED",
+            who=CONTRACT_PUBLISHERS,
+            description="Publish contract v1; the service enters Discovery",
+            needs=(CONTRACT_COMPLETE, SM_APPOINTED, BUDGET_ALLOCATED, PLAN_AGREED),
             guards=(SERVICE_ID_IS_NEW,),
             effects=(
                 "publish_contract",
@@ -391,13 +259,13 @@ ESTABLISHMENT = ProcessDefinition[Case](
                 "notify_proposer",
             ),
         ),
-        TransitionSpec[Case](
-            "E11",
-            "proposal_withdrawn",
-            PRE_ESTABLISHED,
-            "WITHDRAWN",
-            (PROPOSER, EXEC),
-            "Withdraw the proposal",
+        transition(
+            id="E11",
+            trigger="proposal_withdrawn",
+            source=PRE_ESTABLISHED,
+            dest="WITHDRAWN",
+            who=(PROPOSER, EXECUTIVE),
+            description="Withdraw the proposal",
             reason_required=True,
             effects=("notify_proposer",),
             progress=False,

@@ -22,18 +22,19 @@ with workflow.unsafe.imports_passed_through():
         OsomError,
     )
     from models.establishment import EstablishmentCase, NewServiceInput
+    from models.ids import lifecycle_workflow_id, proposal_workflow_id
     from models.lifecycle import LifecycleInput
     from models.markdown import inline
     from models.people import Directory
     from models.policy import Policy
-    from workflows._case import CaseEngine
+    from workflows import _records
+    from workflows._case import CaseEngine, WorkflowEffect
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, let_go
-    from workflows.establishment.definition import ESTABLISHMENT, check_demand
-    from workflows.lifecycle.workflow import LifecycleWorkflow, lifecycle_workflow_id
+    from workflows.establishment.definition import ESTABLISHMENT
+    from workflows.establishment.rules import check_demand
+    from workflows.lifecycle.workflow import LifecycleWorkflow
 
-# Effects this workflow performs itself; every other effect is a notification (definition data).
-WORKFLOW_EFFECTS = frozenset({"publish_contract", "start_lifecycle"})
 # Cases that reached E10 before the hand-over existed replay without it.
 HANDOVER_PATCH = "establishment-starts-lifecycle"
 
@@ -56,7 +57,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
 
     @workflow.run
     async def run(self, input: NewServiceInput) -> EstablishmentOutcome:
-        expected_id = f"new-service/{input.proposal.id}"
+        expected_id = proposal_workflow_id(input.proposal.id)
         if workflow.info().workflow_id != expected_id:
             raise refusal(
                 GuardFailed(
@@ -74,8 +75,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
         except OsomError as err:
             self._refused = err
             raise refusal(err) from err
-        engine.audit(acting, "demand_raised", "", case.state, "accepted", reason=None)
-        engine.refresh()
+        engine.started(acting, "demand_raised", None)
         engine.run_effects(
             ESTABLISHMENT.start_effects,
             f"New proposal {case.proposal.id}: {case.proposal.name}",
@@ -109,8 +109,8 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             }
         )
         try:
-            ref = await engine.store(
-                f"service/{contract.service_id}", "service_contract", 1, contract
+            ref = await _records.store(
+                lifecycle_workflow_id(contract.service_id), "service_contract", 1, contract
             )
         except ArtefactConflict as err:
             raise GuardFailed(
@@ -150,9 +150,15 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
         except WorkflowAlreadyStartedError as err:
             raise GuardFailed(
                 f"{service_id} already has a lifecycle case; choose another service_id",
-                problems=[f"service/{service_id} exists"],
+                problems=[f"{lifecycle_workflow_id(service_id)} exists"],
             ) from err
         let_go(child)
+
+    def steps(self) -> dict[str, WorkflowEffect]:
+        return {
+            "publish_contract": self._publish_contract,
+            "start_lifecycle": self._start_lifecycle,
+        }
 
     def _open(self, directory: Directory, policy: Policy) -> None:
         """Create the case and its engine (once, before any handler reads them)."""
@@ -162,12 +168,7 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             directory=directory,
             policy=policy,
         )
-        effects = {
-            "publish_contract": self._publish_contract,
-            "start_lifecycle": self._start_lifecycle,
-        }
-        assert set(effects) == WORKFLOW_EFFECTS
-        self._engine = CaseEngine(ESTABLISHMENT, case, effects)
+        self._engine = CaseEngine(ESTABLISHMENT, case, self.steps())
 
     def _starting_identity(self) -> tuple[str, str]:
         proposal = self._input.proposal

@@ -29,16 +29,15 @@ with workflow.unsafe.imports_passed_through():
         assessment_id_for,
     )
     from models.coe import (
-        COE_ACTIONS_SIGNAL,
         ActionsRegister,
         CoeActionsNotice,
         CoeSeen,
         ServiceProfile,
-        coe_workflow_id,
     )
     from models.commands import ArtefactRef
     from models.criteria import AssessmentType
     from models.errors import GuardFailed, OsomError
+    from models.ids import coe_workflow_id, is_proposal, lifecycle_workflow_id
     from models.lifecycle import (
         AssessmentRequest,
         LifecycleCase,
@@ -48,33 +47,27 @@ with workflow.unsafe.imports_passed_through():
     from models.markdown import inline
     from models.people import ActingAs, Directory
     from models.policy import Policy
-    from models.stages import LifecycleStage
-    from workflows._case import (
-        SYSTEM,
-        CaseEngine,
-        TimerEvent,
+    from models.signals import (
+        ASSESSMENT_CONCLUDED,
+        COE_ACTIONS_CHANGED,
+        DECIDE_SIGNAL,
+        SERVICE_CHANGED,
     )
+    from models.stages import LifecycleStage
+    from workflows import _records
+    from workflows._case import SYSTEM, CaseEngine, WorkflowEffect
     from workflows._errors import refusal
     from workflows._handlers import CaseWorkflow, SignalRoute, let_go
-    from workflows.assessment.workflow import CONCLUDED_SIGNAL, AssessmentWorkflow
-    from workflows.lifecycle.definition import (
-        LIFECYCLE,
+    from workflows._timers import TimerEvent
+    from workflows.assessment.workflow import AssessmentWorkflow
+    from workflows.lifecycle.definition import LIFECYCLE
+    from workflows.lifecycle.rules import (
         LIVE_TYPES,
         check_onboarding,
         gate_hold_key,
         next_gate_hold,
     )
 
-WORKFLOW_EFFECTS = frozenset(
-    {
-        "publish_contract",
-        "request_gate_assessment",
-        "request_assessment",
-        "close_assessments",
-        "request_live_assessment",
-        "check_metric_reports",
-    }
-)
 # A run hands over to the next once its history reaches this many events (or the server
 # suggests it): well under Temporal's limits, and quick to replay.
 MAX_RUN_EVENTS = 1_000
@@ -82,10 +75,6 @@ MAX_RUN_EVENTS = 1_000
 CARRIED_AUDIT = 50
 # Assessment ids someone else's workflow has taken are skipped, this many at most.
 MAX_ID_ATTEMPTS = 5
-
-
-def lifecycle_workflow_id(service_id: str) -> str:
-    return f"service/{service_id}"
 
 
 class LifecycleOutcome(BaseModel):
@@ -133,11 +122,11 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         if input.carried is None:
             await self._begin(engine, input)
         else:
-            engine.refresh()
+            engine.resumed()
         self._opened = True
         await asyncio.gather(
             engine.keep_deadlines(),
-            engine.keep_timer(self._next_gate_hold, self._gate_held, self._gate_hold_summary),
+            engine.timers.keep(self._next_gate_hold, self._gate_held, self._gate_hold_summary),
             engine.deliver_notifications(),
             self._hand_over_when_long(),
         )
@@ -165,8 +154,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             self._refused = err if isinstance(err, OsomError) else OsomError(str(err))
             raise refusal(self._refused) from err
         trigger = "existing_service_onboarded" if input.onboarded else "service_established"
-        engine.audit(acting, trigger, "", case.state, "accepted", reason=None)
-        engine.refresh()
+        engine.started(acting, trigger, None)
         engine.notify(
             "info",
             [case.service_manager, case.directory.executive.id],
@@ -179,7 +167,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             # L1: only an establishment case hands a service over (it checked who published
             # contract v1); anything else must onboard the service (L2) and be checked for it.
             parent = workflow.info().parent
-            if parent is None or not parent.workflow_id.startswith("new-service/"):
+            if parent is None or not is_proposal(parent.workflow_id):
                 raise GuardFailed(
                     "L1 service_established comes from an establishment case; to bring in an "
                     "existing service, onboard it (L2, onboarded: true)",
@@ -196,11 +184,11 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         register is stored (its open actions count for this service's gates)."""
         return {
             **super().signal_routes(engine),
-            CONCLUDED_SIGNAL: SignalRoute(AssessmentOutcome, self.assessment_concluded),
-            COE_ACTIONS_SIGNAL: SignalRoute(CoeActionsNotice, self.coe_actions_changed),
+            ASSESSMENT_CONCLUDED: SignalRoute(AssessmentOutcome, self.assessment_concluded),
+            COE_ACTIONS_CHANGED: SignalRoute(CoeActionsNotice, self.coe_actions_changed),
         }
 
-    async def assessment_concluded(self, outcome: AssessmentOutcome) -> None:
+    async def assessment_concluded(self, outcome: AssessmentOutcome) -> bool:
         """Counts only what the artefact store holds for one of this service's open
         assessments: the signal itself is trusted for nothing else."""
         engine = self._ready()
@@ -210,19 +198,19 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             workflow.logger.info(
                 "assessment.not_open", extra={"assessment_id": outcome.assessment_id}
             )
-            return
+            return False
         document = await self._stored_outcome(outcome, expected)
         if document is None:
             workflow.logger.warning(
                 "assessment.unverified", extra={"assessment_id": outcome.assessment_id}
             )
-            return
+            return False
         del case.open_assessments[outcome.assessment_id]
         try:
-            await self._take_in(engine, expected, outcome.record, document)
+            return await self._take_in(engine, expected, outcome.record, document)
         except (OsomError, FailureError) as err:  # the report is kept; L13 is not applied
             workflow.logger.warning("assessment.not_recorded", extra={"error": str(err)})
-            engine.refresh()
+            return True
 
     async def _take_in(
         self,
@@ -230,13 +218,14 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         expected: OpenAssessment,
         record: ArtefactRef,
         document: AssessmentReport | AssessmentClosure,
-    ) -> None:
+    ) -> bool:
+        """Record a concluded assessment; whether the case is left to bring up to date (a move
+        the engine fires brings it up to date itself)."""
         case = engine.case
         if isinstance(document, AssessmentClosure):
             reason = f"{expected.assessment_id} ({expected.type}) closed: {document.reason}"
             engine.audit(SYSTEM, "assessment_cancelled", case.state, case.state, "system", reason)
-            await engine.settle()
-            return
+            return True
         summary = ReportSummary(
             assessment_id=document.assessment_id,
             type=document.assessment_type,
@@ -253,7 +242,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         )
         if case.stage == LifecycleStage.LIVE and summary.type in LIVE_TYPES:
             await engine.fire_automatic("periodic_assessment_recorded", summary, reason)
-            return
+            return False
         engine.audit(
             SYSTEM, "assessment_report_published", case.state, case.state, "system", reason
         )
@@ -263,7 +252,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             f"{case.title}: {summary.type} report published — {summary.lifecycle_decision}",
             f"{reason}\nThe Executive decides the move citing {summary.assessment_id}.",
         )
-        await engine.settle()
+        return True
 
     async def _stored_outcome(
         self, outcome: AssessmentOutcome, expected: OpenAssessment
@@ -271,14 +260,15 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         """The report or closure record the store holds where this assessment writes it."""
         case = self._ready().case
         kind = "assessment_report" if outcome.state == "PUBLISHED" else "assessment_closure"
-        folder = f"service/{case.contract.service_id}/assessments/{expected.assessment_id}/{kind}/"
+        service = lifecycle_workflow_id(case.contract.service_id)
+        folder = f"{service}/assessments/{expected.assessment_id}/{kind}/"
         if folder not in outcome.record.json_path or outcome.record.kind != kind:
             return None
         model: type[AssessmentReport | AssessmentClosure] = (
             AssessmentReport if kind == "assessment_report" else AssessmentClosure
         )
         summary = f"read the {kind.replace('_', ' ')} of {expected.assessment_id}"
-        document = await self._ready().read_stored(outcome.record, model, summary)
+        document = await _records.read_stored(outcome.record, model, summary)
         if document is None:
             return None
         if (
@@ -306,7 +296,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             in_engine=True,
         )
 
-    async def coe_actions_changed(self, notice: CoeActionsNotice) -> None:
+    async def coe_actions_changed(self, notice: CoeActionsNotice) -> bool:
         """Counts only a register the store holds for that CoE and this service, newer than
         the last one taken in: the signal itself is trusted for nothing else."""
         engine = self._ready()
@@ -315,7 +305,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         seen = case.coes.get(notice.coe_id)
         if register is None or (seen is not None and register.version <= seen.register_version):
             workflow.logger.warning("coe.register_ignored", extra={"coe": notice.coe_id})
-            return
+            return False
         case.coes[notice.coe_id] = CoeSeen(
             register_version=register.version,
             ended=register.ended,
@@ -327,7 +317,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             for a in seen.open_actions
         }
         case.gate_holds = [key for key in case.gate_holds if key in current]
-        await engine.settle()
+        return True
 
     def _next_gate_hold(self) -> TimerEvent | None:
         engine = self._ready()
@@ -351,7 +341,6 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             f"{case.title}: gates held by {coe_id} {action_id}",
             reason,
         )
-        await engine.settle()
 
     def _gate_hold_summary(self, key: str, kind: str) -> str:
         return f"corrective action {key} holds the gates"
@@ -364,7 +353,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             return None
         engine = self._ready()
         summary = f"read the corrective actions of {notice.coe_id}"
-        register = await engine.read_stored(ref, ActionsRegister, summary)
+        register = await _records.read_stored(ref, ActionsRegister, summary)
         case = engine.case
         if (
             register is None
@@ -392,7 +381,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
                 "onboarded_existing": case.onboarded_existing,
             }
         )
-        ref = await engine.store(
+        ref = await _records.store(
             lifecycle_workflow_id(contract.service_id), "service_contract", version, contract
         )
         case.contract = contract
@@ -412,7 +401,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         for workflow_id in followers:
             follower = workflow.get_external_workflow_handle(workflow_id)
             try:
-                await follower.signal("service_changed", change)
+                await follower.signal(SERVICE_CHANGED, change)
             except FailureError:  # ended already (a closed CoE, an assessment an operator ended)
                 workflow.logger.info("follower.gone", extra={"follower": workflow_id})
 
@@ -506,7 +495,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             }
             child = workflow.get_external_workflow_handle(assessment.workflow_id)
             try:
-                await child.signal("decide_signal", cancel)
+                await child.signal(DECIDE_SIGNAL, cancel)
             except FailureError:  # an operator ended it already
                 workflow.logger.warning(
                     "assessment.gone", extra={"assessment_id": assessment.assessment_id}
@@ -555,7 +544,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             # No command or deadline half way, no notification waiting to be sent.
             return (
                 workflow.all_handlers_finished()
-                and not engine.lock.locked()
+                and not engine.busy
                 and not engine.has_queued_notifications()
             )
 
@@ -577,7 +566,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             return 0
         archive = AuditArchive(run=case.runs, entries=[e.model_dump(mode="json") for e in older])
         folder = f"{lifecycle_workflow_id(case.contract.service_id)}/audit"
-        await engine.store(folder, "audit_log", case.runs, archive)
+        await _records.store(folder, "audit_log", case.runs, archive)
         return len(older)
 
     # -- opening the case ---------------------------------------------------------------------
@@ -599,7 +588,10 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
         )
 
     def _open(self, case: LifecycleCase) -> None:
-        effects = {
+        self._engine = CaseEngine(LIFECYCLE, case, self.steps())
+
+    def steps(self) -> dict[str, WorkflowEffect]:
+        return {
             "publish_contract": self._publish_contract,
             "request_gate_assessment": self._request_gate,
             "request_assessment": self._request_asked,
@@ -607,8 +599,6 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             "request_live_assessment": self._request_live,
             "check_metric_reports": self._check_metric_reports,
         }
-        assert set(effects) == WORKFLOW_EFFECTS
-        self._engine = CaseEngine(LIFECYCLE, case, effects)
 
     def _starting_identity(self) -> tuple[str, str]:
         contract = self._input.contract

@@ -1,0 +1,133 @@
+"""Commands that read cases and what the engine sent: ``osom status``, ``inbox``, ``services``,
+``log`` and ``outbox``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from activities.notifications import Outbox
+from models.case_view import CaseStatus
+from models.ids import workflow_id_for
+from osom import cases
+from osom.cli.common import Actor, CaseRef, JsonOpt, progress, run
+from osom.client import connect
+from osom.settings import Settings
+
+
+def status(case: CaseRef, as_json: JsonOpt = False) -> None:
+    """State, what blocks the case, who it waits for, the deadline and the last audit entries."""
+    workflow_id = workflow_id_for(case)
+
+    async def action() -> CaseStatus:
+        return await cases.status(await connect(), workflow_id)
+
+    result = run(action)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    print_status(result)
+
+
+def print_status(s: CaseStatus) -> None:
+    typer.secho(f"{s.workflow_id}  {s.title}", bold=True)
+    typer.echo(f"state:    {s.state}{' (final)' if s.terminal else ''} — {s.state_description}")
+    if s.service_id:
+        typer.echo(f"service:  {s.service_id}")
+    for name, value in s.facts.items():
+        typer.echo(f"{name.lower() + ':':9} {value}")
+    if s.pending:
+        typer.echo(f"approved: {s.pending}")
+    if s.awaiting:
+        typer.echo(f"waiting:  {', '.join(s.awaiting)}")
+    for d in s.deadlines:
+        flag = "  OVERDUE (escalated)" if d.escalated else ""
+        typer.echo(f"deadline: {d.label} by {d.due_at:%Y-%m-%d %H:%M} UTC{flag}")
+    for b in s.blockers:
+        if b.missing:
+            typer.echo(f"blocked:  {b.id} {b.trigger} needs:")
+            for item in b.missing:
+                typer.echo(f"            - {item}")
+        else:
+            typer.echo(f"ready:    {b.id} {b.trigger} — {b.description} ({', '.join(b.who)})")
+    if s.legal_triggers:
+        typer.echo(f"triggers: {', '.join(s.legal_triggers)}")
+    for kind, ref in s.artefacts.items():
+        typer.echo(f"artefact: {kind} v{ref.version} {ref.markdown_path}")
+    typer.echo("recent:")
+    for e in s.recent:
+        moved = f"{e.from_state or '∅'} -> {e.to_state}"
+        why = f" — {e.reason or e.message}" if (e.reason or e.message) else ""
+        who = f"{e.actor} ({e.role})"
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M} {e.outcome:8} {e.command} by {who} {moved}{why}")
+
+
+def inbox(actor: Actor, as_json: JsonOpt = False) -> None:
+    """What waits for a person across all cases, soonest deadline first, with the commands."""
+
+    async def action() -> list[Any]:
+        from osom.views import inbox
+
+        return await inbox(await connect(), actor, progress("reading cases"))
+
+    items = run(action)
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json") for i in items], indent=2))
+        return
+    if not items:
+        typer.echo(f"nothing waits for {actor}")
+    for item in items:
+        due = f"due {item.deadline:%Y-%m-%d %H:%M} UTC" if item.deadline else "no deadline"
+        flag = "  OVERDUE" if item.overdue else ""
+        typer.secho(f"{item.case_id}  {item.title}  [{item.state}]  {due}{flag}", bold=True)
+        for need in item.needs:
+            typer.echo(f"    {need}")
+        for command in item.commands:
+            typer.echo(f"    $ {command}")
+
+
+def services(as_json: JsonOpt = False) -> None:
+    """Every service: phase, Service Manager, next assessment, corrective actions, blockers."""
+
+    async def action() -> list[Any]:
+        from osom.views import services
+
+        return await services(await connect(), progress("reading services"))
+
+    rows = run(action)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    header = f"{'service':12} {'phase':16} {'SM':6} {'next assessment':16} {'CoE actions':12}"
+    typer.echo(f"{header} name")
+    for r in rows:
+        due = f"{r.next_assessment_due:%Y-%m-%d}" if r.next_assessment_due else "-"
+        actions = f"{r.open_corrective_actions} ({r.overdue_corrective_actions} late)"
+        typer.echo(
+            f"{r.service_id:12} {r.phase:16} {r.service_manager:6} {due:16} {actions:12} {r.name}"
+        )
+        for blocker in r.blocked_by[:3]:
+            typer.echo(f"{'':12} blocked: {blocker}")
+
+
+def audit(case: CaseRef) -> None:
+    """The whole audit log of a case as JSON lines."""
+    workflow_id = workflow_id_for(case)
+
+    async def action() -> list[Any]:
+        return await cases.audit_log(await connect(), workflow_id)
+
+    for entry in run(action):
+        typer.echo(entry.model_dump_json())
+
+
+def outbox(
+    to: Annotated[
+        str | None, typer.Option("--to", help="only notifications to this person")
+    ] = None,
+) -> None:
+    """Notifications the engine has sent (the outbox in the data folder)."""
+    for n in Outbox(Settings.from_env().outbox_root).read(to):
+        typer.echo(f"{n.at:%Y-%m-%d %H:%M} {n.kind:10} to {','.join(n.to)}: {n.subject}")
