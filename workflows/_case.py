@@ -20,7 +20,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from models.case_state import CaseState, Context, PendingMove
+    from pydantic import BaseModel
+
+    from models.case_state import CaseState, Context
     from models.case_view import CaseStatus
     from models.commands import (
         ArtefactRef,
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._deadline_events import DeadlineClocks
     from workflows._definition import ProcessDefinition, TransitionSpec
     from workflows._errors import refusal
+    from workflows._held import HeldMoves
     from workflows._machine import ProcessMachine
     from workflows._outbox import NotificationQueue
     from workflows._signals import SignalSender
@@ -48,7 +51,7 @@ T = TypeVar("T")
 Command = TypeVar("Command", Decision, ArtefactSubmission, DirectoryReload)
 # A step the workflow itself performs for a move (publish a contract, request an assessment);
 # gets the actor and the command's validated data.
-WorkflowEffect = Callable[[str, Any], Awaitable[ArtefactRef | None]]
+WorkflowEffect = Callable[[str, BaseModel | None], Awaitable[ArtefactRef | None]]
 SYSTEM = ActingAs(person="SYSTEM", role="SYSTEM")
 
 
@@ -78,6 +81,7 @@ class CaseEngine(Generic[CaseT]):
         self.outbox = NotificationQueue()
         self.timers = TimerLoop(self.final, self.lock, after=self.settle)
         self.deadlines = DeadlineClocks(self)
+        self.held = HeldMoves(self)
         self.system = SYSTEM
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
@@ -134,22 +138,12 @@ class CaseEngine(Generic[CaseT]):
         source = self.case.state
         waiting = spec.defer(self.case, checked.data) if spec.defer else None
         if waiting:
-            self.case.pending = PendingMove(
-                trigger=cmd.trigger,
-                decision_id=cmd.decision_id,
-                actor=cmd.actor,
-                role=checked.acting.role,
-                data=cmd.data,
-                reason=cmd.reason,
-                accepted_at=workflow.now(),
-                waiting_for=waiting,
-            )
-            self.log(_events.PENDING_HELD, trigger=cmd.trigger, waiting_for=waiting)
+            self.held.hold(cmd, checked.acting.role, waiting)
             message = f"{spec.id} {cmd.trigger} approved; it applies once {waiting} arrives"
             result = self._accepted(cmd, checked.acting, source, source, message, None)
             await self.settle()
             return result
-        source, target, produced = await self._move(spec, checked.data, checked.at)
+        source, target, produced = await self.move(spec, checked.data, checked.at)
         result = self._accepted(
             cmd,
             checked.acting,
@@ -158,20 +152,20 @@ class CaseEngine(Generic[CaseT]):
             f"{spec.id} {cmd.trigger} applied: {source} -> {target}",
             produced,
         )
-        await self._moved(spec, cmd.actor, cmd.reason)
+        await self.moved(spec, cmd.actor, cmd.reason)
         return result
 
-    async def fire_automatic(self, trigger: str, data: Any, reason: str) -> None:
+    async def fire_automatic(self, trigger: str, data: BaseModel | None, reason: str) -> None:
         """Fire a transition the engine records itself (say, a periodic report arrived)."""
         spec = self.definition.transition(trigger)
         assert spec is not None
         assert spec.automatic, f"{trigger} is not an automatic transition"
-        source, target, _ = await self._move(spec, data, Context(now=workflow.now()))
+        source, target, _ = await self.move(spec, data, Context(now=workflow.now()))
         self.audit(SYSTEM, trigger, source, target, "system", reason)
-        await self._moved(spec, SYSTEM.person, reason)
+        await self.moved(spec, SYSTEM.person, reason)
 
-    async def _move(
-        self, spec: TransitionSpec[CaseT, Any], data: Any, at: Context
+    async def move(
+        self, spec: TransitionSpec[CaseT, Any], data: BaseModel | None, at: Context
     ) -> tuple[str, str, ArtefactRef | None]:
         """Record the data, fire the trigger and run the workflow's own steps for it. If a step
         fails, the case's state is put back as it was and the refusal goes to the sender. (An
@@ -199,7 +193,12 @@ class CaseEngine(Generic[CaseT]):
         return source, target, produced
 
     async def _steps(
-        self, spec: TransitionSpec[CaseT, Any], data: Any, actor: str, *, after_move: bool
+        self,
+        spec: TransitionSpec[CaseT, Any],
+        data: BaseModel | None,
+        actor: str,
+        *,
+        after_move: bool,
     ) -> ArtefactRef | None:
         produced: ArtefactRef | None = None
         for name in spec.effects:
@@ -208,9 +207,7 @@ class CaseEngine(Generic[CaseT]):
                 produced = await step(actor, data) or produced
         return produced
 
-    async def _moved(
-        self, spec: TransitionSpec[CaseT, Any], actor: str, reason: str | None
-    ) -> None:
+    async def moved(self, spec: TransitionSpec[CaseT, Any], actor: str, reason: str | None) -> None:
         """After a move: drop a held decision it settled, tell people, bring the view up."""
         if self.case.pending and self.case.pending.trigger == spec.trigger:
             self.case.pending = None
@@ -224,58 +221,8 @@ class CaseEngine(Generic[CaseT]):
     async def settle(self) -> None:
         """After any change: apply a held decision that nothing holds any more, then bring the
         clocks and the operator's view up to date."""
-        pending = self.case.pending
-        if pending is not None:
-            spec = self.definition.transition(pending.trigger)
-            assert spec is not None
-            if not self.machine.is_legal(pending.trigger):
-                self.case.pending = None  # the case moved on another way
-            elif not self._still_authorised(pending, spec):
-                self.case.pending = None
-            else:
-                data = self.checks.validated(spec.data, pending.data, f"data for {pending.trigger}")
-                still = spec.defer(self.case, data) if spec.defer else None
-                at = Context(now=workflow.now(), actor=pending.actor, role=pending.role)
-                if still is None and not self._blocked(spec, data, at):
-                    try:
-                        source, target, _ = await self._move(spec, data, at)
-                    except OsomError as err:  # it stays held; the next change tries again
-                        self.log(
-                            _events.PENDING_FAILED,
-                            logging.WARNING,
-                            trigger=pending.trigger,
-                            error_type=err.type,
-                        )
-                        self.refresh()
-                        return
-                    reason = (
-                        f"{spec.id} {pending.trigger} approved by {pending.actor} "
-                        f"(decision {pending.decision_id}) applies now: {pending.waiting_for} "
-                        "arrived"
-                    )
-                    self.audit(SYSTEM, pending.trigger, source, target, "system", reason)
-                    self.log(_events.PENDING_APPLIED, trigger=pending.trigger, source=source)
-                    await self._moved(spec, pending.actor, pending.reason)
-                    return
-        self.refresh()
-
-    def _still_authorised(self, pending: PendingMove, spec: TransitionSpec[CaseT, Any]) -> bool:
-        """Whether the person who approved a held move may still make it (the directory may
-        have been reloaded since); if not, the move is dropped and the audit log says so."""
-        try:
-            self.case.directory.authorise(
-                pending.actor, spec.who, self.case.relations(), f"fire {spec.id}"
-            )
-        except OsomError as err:
-            reason = f"held {pending.trigger} (decision {pending.decision_id}) dropped: {err}"
-            self.audit(SYSTEM, pending.trigger, self.case.state, self.case.state, "system", reason)
-            return False
-        return True
-
-    def _blocked(self, spec: TransitionSpec[CaseT, Any], data: Any, at: Context) -> bool:
-        """Whether the move's requirements or guards fail now (a held move then keeps waiting)."""
-        missing, problems = self.checks.what_stops(spec, data, at)
-        return bool(missing or problems)
+        if not await self.held.apply_if_free():
+            self.refresh()
 
     async def apply_submission(self, cmd: ArtefactSubmission) -> CommandResult:
         if (earlier := self.replayed(cmd)) is not None:
@@ -285,8 +232,10 @@ class CaseEngine(Generic[CaseT]):
         assert spec is not None
         current = self.case.artefacts.get(cmd.kind)
         version = current.version + 1 if current else 1
-        ref = await _records.store(workflow.info().workflow_id, cmd.kind, version, checked.data)
-        spec.record(self.case, checked.data, checked.at)
+        artefact = checked.data
+        assert artefact is not None  # an artefact is always checked against its model
+        ref = await _records.store(workflow.info().workflow_id, cmd.kind, version, artefact)
+        spec.record(self.case, artefact, checked.at)
         self.case.artefacts[cmd.kind] = ref
         state = self.case.state
         message = f"{spec.label} accepted as version {version}"

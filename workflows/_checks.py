@@ -47,7 +47,7 @@ class Checked:
 
     acting: ActingAs
     at: Context
-    data: Any = None
+    data: BaseModel | None = None
 
 
 class CaseChecks(Generic[CaseT]):
@@ -153,7 +153,9 @@ class CaseChecks(Generic[CaseT]):
                 state=self.case.state,
             )
 
-    def validated(self, model: type[BaseModel] | None, payload: dict[str, Any], what: str) -> Any:
+    def validated(
+        self, model: type[BaseModel] | None, payload: dict[str, Any], what: str
+    ) -> BaseModel | None:
         size = payload_size(payload)
         limit = self.case.policy.max_payload_bytes
         if size > limit:
@@ -174,7 +176,7 @@ class CaseChecks(Generic[CaseT]):
             raise invalid(what, err) from err
 
     def what_stops(
-        self, spec: TransitionSpec[CaseT, Any], data: Any, at: Context
+        self, spec: TransitionSpec[CaseT, Any], data: BaseModel | None, at: Context
     ) -> tuple[list[str], list[str]]:
         """What the move lacks (artefacts, labelled) and which rules refuse it."""
         case = self.case

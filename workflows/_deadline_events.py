@@ -4,12 +4,13 @@ duty (request the periodic assessment) and start the clock over. Every event is 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from models.case_state import CaseState
     from models.errors import OsomError
     from workflows import _clock, _deadlines, _events, _view
     from workflows._timers import TimerEvent
@@ -17,11 +18,13 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from workflows._case import CaseEngine
 
+CaseT = TypeVar("CaseT", bound=CaseState)
 
-class DeadlineClocks:
+
+class DeadlineClocks(Generic[CaseT]):
     """The deadline timer of one case, over its engine."""
 
-    def __init__(self, engine: CaseEngine[Any]) -> None:
+    def __init__(self, engine: CaseEngine[CaseT]) -> None:
         self._engine = engine
 
     async def keep(self) -> None:

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from models.case_state import CaseState, ClockState
 from models.policy import ClockPolicy
 from workflows import _clock
 from workflows._definition import ClockSpec, ProcessDefinition
 
+C = TypeVar("C", bound=CaseState)
 
-def clock_policy(
-    definition: ProcessDefinition[Any], case: CaseState, name: str
-) -> ClockPolicy | None:
+
+def clock_policy(definition: ProcessDefinition[C], case: C, name: str) -> ClockPolicy | None:
     """The pinned policy's working days for a clock; None for clocks the definition times."""
     spec = definition.clock(name)
     return spec.policy(case.policy) if spec.policy else None
 
 
-def reconcile(
-    definition: ProcessDefinition[Any], case: CaseState, now: datetime
-) -> dict[str, ClockState]:
+def reconcile(definition: ProcessDefinition[C], case: C, now: datetime) -> dict[str, ClockState]:
     """The clocks that should run now: those of the current state whose condition holds. A
     running clock keeps its schedule (and reminders sent) unless its epoch changed."""
     state = definition.state(case.state)
@@ -42,9 +40,9 @@ def reconcile(
 
 
 def start(
-    definition: ProcessDefinition[Any],
-    spec: ClockSpec[Any],
-    case: CaseState,
+    definition: ProcessDefinition[C],
+    spec: ClockSpec[C],
+    case: C,
     now: datetime,
     epoch: str = "",
 ) -> ClockState:

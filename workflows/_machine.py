@@ -14,11 +14,13 @@ trigger only once they pass.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from transitions import Machine
 
 from workflows._definition import ProcessDefinition
+
+C = TypeVar("C")
 
 
 class _PhaseModel:
@@ -40,7 +42,7 @@ class _PhaseModel:
 class ProcessMachine:
     def __init__(
         self,
-        definition: ProcessDefinition[Any],
+        definition: ProcessDefinition[C],
         read: Callable[[], str],
         write: Callable[[str], None],
     ) -> None:

@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from models.case_state import CaseState, ClockState, Context, PendingMove
 from models.case_view import BlockerView, CaseStatus, DeadlineView
 from models.people import CaseRole, Permit, holders_of
 from workflows._definition import ProcessDefinition
 
+C = TypeVar("C", bound=CaseState)
+
 
 def case_status(
-    definition: ProcessDefinition[Any],
-    case: CaseState,
+    definition: ProcessDefinition[C],
+    case: C,
     workflow_id: str,
     legal_triggers: list[str],
     at: Context,
@@ -62,7 +64,7 @@ def case_status(
     )
 
 
-def people_triggers(definition: ProcessDefinition[Any], legal: list[str]) -> list[str]:
+def people_triggers(definition: ProcessDefinition[C], legal: list[str]) -> list[str]:
     """The triggers people may send from here (not the ones the engine fires itself)."""
     automatic = {t.trigger for t in definition.transitions if t.automatic}
     return [t for t in legal if t not in automatic]

@@ -1,6 +1,7 @@
 """Contract tests over every process definition, and the establishment process against DOMAIN §9.3.
 
-The generic tests run over ``DEFINITIONS``: a new process joins them by being added to that list.
+The generic tests run over every process of the registry (``workflows.PROCESSES``), so a new
+process joins them by being registered.
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ from models.people import Directory
 from models.policy import ClockPolicy, Policy
 from models.proposal import Proposal
 from tests.unit.helpers import new_case, ready_case
+from workflows import PROCESSES
 from workflows._definition import ProcessDefinition
-from workflows.assessment.definition import ASSESSMENT
-from workflows.coe_review.definition import COE_REVIEW
 from workflows.correction_of_errors.definition import COE
 from workflows.establishment.definition import ESTABLISHMENT
 from workflows.lifecycle.definition import LIFECYCLE
 
-DEFINITIONS: list[ProcessDefinition[Any]] = [ESTABLISHMENT, LIFECYCLE, ASSESSMENT, COE, COE_REVIEW]
+DEFINITIONS: list[ProcessDefinition[Any]] = [process.definition for process in PROCESSES]
 
 by_name = pytest.mark.parametrize("definition", DEFINITIONS, ids=lambda d: d.name)
 

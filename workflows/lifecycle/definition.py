@@ -1,8 +1,6 @@
-"""The service lifecycle (DOMAIN §3, §9.1) as data: phases, L3-L20, guards, clocks, artefacts.
-
-What the guards and requirements check is in ``rules.py``, where accepted data lands in
-``records.py``.
-"""
+"""The service lifecycle (DOMAIN §3, §9.1) as a table: one row per move, L3-L21. The phases and
+their clocks are in ``phases.py``, what rows check in ``rules.py``, what they record in
+``records.py``."""
 
 from __future__ import annotations
 
@@ -26,7 +24,6 @@ from models.lifecycle import (
 from models.permits import (
     BUDGET_HOLDERS,
     CONTRACT_PUBLISHERS,
-    EXECUTIVE,
     EXECUTIVE_ONLY,
     LIFECYCLE_DECIDERS,
     PANEL_ORGANISERS,
@@ -35,16 +32,13 @@ from models.permits import (
 )
 from models.stages import LifecycleStage
 from workflows._definition import (
-    ClockSpec,
-    Effect,
     Guard,
     ProcessDefinition,
     Requirement,
-    StateSpec,
     artefact,
     transition,
 )
-from workflows.lifecycle import records, rules
+from workflows.lifecycle import phases, records, rules
 
 Case = LifecycleCase
 Stage = LifecycleStage
@@ -75,36 +69,7 @@ LIFECYCLE = ProcessDefinition[Case](
     version=2,
     initial=Stage.DISCOVERY,
     start=("L1", "service_established"),
-    states=(
-        StateSpec(
-            Stage.DISCOVERY,
-            "Testing the hypothetical needs with users; no need is met yet",
-            clocks=("discovery_target", "funding_gap"),
-        ),
-        StateSpec(
-            Stage.ALPHA,
-            "Trying ways to solve the problem; settling the interface",
-            clocks=("alpha_target", "funding_gap"),
-        ),
-        StateSpec(
-            Stage.BETA,
-            "Building the chosen approach for real; reporting its metrics",
-            clocks=("metric_reporting", "funding_gap"),
-        ),
-        StateSpec(
-            Stage.LIVE,
-            "In real use: meets all its needs, reassessed regularly",
-            clocks=("live_reassessment", "metric_reporting"),
-        ),
-        StateSpec(
-            Stage.DECOMMISSIONING,
-            "Being retired: users and dependent services migrate away",
-            clocks=("migration",),
-        ),
-        StateSpec(
-            Stage.DECOMMISSIONED, "No longer operating; reasons kept in the contract", terminal=True
-        ),
-    ),
+    states=phases.STATES,
     transitions=(
         transition(
             id="L3",
@@ -429,73 +394,6 @@ LIFECYCLE = ProcessDefinition[Case](
             record=records.nothing,
         ),
     ),
-    clocks=(
-        ClockSpec[Case](
-            "discovery_target",
-            "Discovery target date",
-            remind=(SERVICE_MANAGER, EXECUTIVE),
-            escalate_to=EXECUTIVE_ONLY,
-            due=rules.discovery_due,
-            epoch=rules.this_round,
-            policy=lambda p: p.lifecycle.discovery_target,
-        ),
-        ClockSpec[Case](
-            "alpha_target",
-            "Alpha target date",
-            remind=(SERVICE_MANAGER, EXECUTIVE),
-            escalate_to=EXECUTIVE_ONLY,
-            epoch=rules.this_round,
-            policy=lambda p: p.lifecycle.alpha_target,
-        ),
-        ClockSpec[Case](
-            "funding_gap",
-            "Next phase's budget due (funding gap)",
-            remind=BUDGET_HOLDERS,
-            escalate_to=EXECUTIVE_ONLY,
-            active=rules.awaiting_funding,
-            policy=lambda p: p.lifecycle.funding_gap,
-        ),
-        ClockSpec[Case](
-            "live_reassessment",
-            "Periodic live assessment due",
-            remind=(),
-            escalate_to=(),
-            active=rules.no_live_assessment_open,
-            due=rules.live_due,
-            on_due="request_live_assessment",
-            epoch=rules.last_assessed,
-        ),
-        ClockSpec[Case](
-            "metric_reporting",
-            "Contract metric values due",
-            remind=(),
-            escalate_to=(),
-            due=rules.metric_due,
-            on_due="check_metric_reports",
-        ),
-        ClockSpec[Case](
-            "migration",
-            "Migration away from the service due",
-            remind=(SERVICE_MANAGER, EXECUTIVE),
-            escalate_to=EXECUTIVE_ONLY,
-            policy=lambda p: p.lifecycle.migration,
-        ),
-    ),
-    effects={
-        "publish_contract": Effect[Case]("publish the next contract version", after_move=True),
-        "request_gate_assessment": Effect[Case](
-            "request the assessment at the end of the new phase", after_move=True
-        ),
-        "request_assessment": Effect[Case]("request the assessment asked for", after_move=True),
-        "close_assessments": Effect[Case]("close the service's open assessments", after_move=True),
-        "notify_service_manager": Effect[Case](
-            "tell the Service Manager", lambda case: [case.service_manager]
-        ),
-        "notify_dependants": Effect[Case](
-            "tell the Service Managers of services that depend on this one",
-            rules.dependants_managers,
-        ),
-        "request_live_assessment": Effect[Case]("request the periodic live assessment"),
-        "check_metric_reports": Effect[Case]("flag contract metrics not reported this period"),
-    },
+    clocks=phases.CLOCKS,
+    effects=phases.EFFECTS,
 )
