@@ -20,58 +20,66 @@ with workflow.unsafe.imports_passed_through():
 MAX_RECORDED_REFUSALS = 100
 
 
-def record(
-    case: CaseState,
-    acting: ActingAs,
-    command: str,
-    source: str,
-    target: str,
-    outcome: Literal["accepted", "system"],
-    reason: str | None,
-    decision_id: str | None = None,
-) -> None:
-    case.audit.append(
-        AuditEntry(
-            at=workflow.now(),
-            actor=acting.person,
-            role=acting.role,
-            command=command,
-            from_state=source,
-            to_state=target,
-            outcome=outcome,
-            decision_id=decision_id,
-            reason=reason,
-            artefact_versions=case.artefact_versions(),
+class AuditLog:
+    """Appends to one case's log; the engine calls it as ``engine.audit(...)``."""
+
+    def __init__(self, process: str, case: CaseState) -> None:
+        self._process = process
+        self._case = case
+
+    def __call__(
+        self,
+        acting: ActingAs,
+        command: str,
+        source: str,
+        target: str,
+        outcome: Literal["accepted", "system"],
+        reason: str | None,
+        decision_id: str | None = None,
+    ) -> None:
+        case = self._case
+        case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=acting.person,
+                role=acting.role,
+                command=command,
+                from_state=source,
+                to_state=target,
+                outcome=outcome,
+                decision_id=decision_id,
+                reason=reason,
+                artefact_versions=case.artefact_versions(),
+            )
         )
-    )
 
-
-def record_refusal(process: str, case: CaseState, sender: SignalSender, err: OsomError) -> bool:
-    """Record a refused signal; False once the log holds as many refusals as it keeps."""
-    _events.log(
-        _events.DECISION_REFUSED,
-        process,
-        case,
-        command=sender.command,
-        error_type=err.type,
-        actor=sender.actor,
-    )
-    case.refused_signals += 1
-    if case.refused_signals > MAX_RECORDED_REFUSALS:
-        return False
-    case.audit.append(
-        AuditEntry(
-            at=workflow.now(),
-            actor=sender.actor,
-            role="unverified",
+    def refused(self, sender: SignalSender, err: OsomError) -> bool:
+        """Record a refused signal; False once the log holds as many refusals as it keeps."""
+        case = self._case
+        _events.log(
+            _events.DECISION_REFUSED,
+            self._process,
+            case,
             command=sender.command,
-            from_state=case.state,
-            to_state=case.state,
-            outcome="refused",
-            decision_id=sender.decision_id,
             error_type=err.type,
-            message=err.message,
-            artefact_versions=case.artefact_versions(),
+            actor=sender.actor,
         )
-    )
-    return True
+        case.refused_signals += 1
+        if case.refused_signals > MAX_RECORDED_REFUSALS:
+            return False
+        case.audit.append(
+            AuditEntry(
+                at=workflow.now(),
+                actor=sender.actor,
+                role="unverified",
+                command=sender.command,
+                from_state=case.state,
+                to_state=case.state,
+                outcome="refused",
+                decision_id=sender.decision_id,
+                error_type=err.type,
+                message=err.message,
+                artefact_versions=case.artefact_versions(),
+            )
+        )
+        return True

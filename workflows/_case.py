@@ -82,6 +82,7 @@ class CaseEngine(Generic[CaseT]):
         self.timers = TimerLoop(self.final, self.lock, after=self.settle)
         self.deadlines = DeadlineClocks(self)
         self.held = HeldMoves(self)
+        self.audit = _audit.AuditLog(definition.name, case)
         self.system = SYSTEM
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
@@ -361,21 +362,9 @@ class CaseEngine(Generic[CaseT]):
     def log(self, event: str, level: int = logging.INFO, **fields: object) -> None:
         _events.log(event, self.definition.name, self.case, level, **fields)
 
-    def audit(
-        self,
-        acting: ActingAs,
-        command: str,
-        source: str,
-        target: str,
-        outcome: Literal["accepted", "system"],
-        reason: str | None,
-        decision_id: str | None = None,
-    ) -> None:
-        _audit.record(self.case, acting, command, source, target, outcome, reason, decision_id)
-
     def record_refusal(self, sender: SignalSender, err: OsomError) -> None:
         """A refused signal, as its sender claimed to be (unverified), with the reason."""
-        if _audit.record_refusal(self.definition.name, self.case, sender, err):
+        if self.audit.refused(sender, err):
             self.publish_status()
 
     def status(self) -> CaseStatus:
