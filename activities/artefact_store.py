@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -69,7 +68,7 @@ class ArtefactStore(StoreActivities):
         except UnsafePath as err:
             raise ApplicationError(str(err), type="UnsafePath", non_retryable=True) from err
 
-    def read(self, ref: ArtefactRef) -> dict[str, Any]:
+    def read(self, ref: ArtefactRef) -> dict[str, object]:
         """The content of a stored version, if it is under the store and unchanged since."""
         path = Path(ref.json_path).resolve()
         if not path.is_relative_to(self.root.resolve()):
@@ -77,11 +76,11 @@ class ArtefactStore(StoreActivities):
         body = path.read_text(encoding="utf-8")
         if hashlib.sha256(body.encode()).hexdigest() != ref.sha256:
             raise ArtefactConflict(f"{ref.json_path} does not match its recorded sha256")
-        content: dict[str, Any] = json.loads(body)
+        content: dict[str, object] = json.loads(body)
         return content
 
     @activity.defn
-    def read_artefact(self, ref: ArtefactRef) -> dict[str, Any]:
+    def read_artefact(self, ref: ArtefactRef) -> dict[str, object]:
         """Read one stored version back, checking it is the one that was recorded."""
         try:
             return self.read(ref)

@@ -24,11 +24,14 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.types import MethodSyncOrAsyncNoParam
 
 from models.commands import CommandResult
 from models.errors import ALL_ERRORS, CaseClosed, NoAnswer, OsomError, UnknownCase
 
 T = TypeVar("T")
+# The workflow class a query handler or a handle belongs to.
+W = TypeVar("W")
 
 # How long a person waits for a worker's answer before being told none came.
 QUERY_WAIT = timedelta(seconds=10)
@@ -36,7 +39,7 @@ COMMAND_WAIT = timedelta(seconds=60)
 QUERY_ATTEMPTS = 25
 
 
-async def query(client: Client, workflow_id: str, handler: Any) -> Any:
+async def query(client: Client, workflow_id: str, handler: MethodSyncOrAsyncNoParam[W, T]) -> T:
     """Ask a case a question. A long-lived case that is just continuing as new cannot answer
     for a moment ("workflow task is not scheduled yet"): ask again."""
     handle: WorkflowHandle[Any, Any] = client.get_workflow_handle(workflow_id)
@@ -59,7 +62,7 @@ async def execute_update(
 
 
 async def call(
-    handle: WorkflowHandle[Any, Any], answer: Awaitable[T], wait: timedelta = COMMAND_WAIT
+    handle: WorkflowHandle[W, object], answer: Awaitable[T], wait: timedelta = COMMAND_WAIT
 ) -> T:
     """Await a call to a case, translating what Temporal says by its types and status codes."""
     workflow_id = handle.id
@@ -82,7 +85,7 @@ async def call(
         raise
 
 
-async def _closed_or_unknown(handle: WorkflowHandle[Any, Any]) -> OsomError:
+async def _closed_or_unknown(handle: WorkflowHandle[W, object]) -> OsomError:
     """What a NOT_FOUND means: the case has closed (an update is aborted when its workflow
     closes), or there is no such case. Asked of the server, not read from the message."""
     try:

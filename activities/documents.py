@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from models.markdown import inline
 
 
-def render_markdown(kind: str, version: int, case_id: str, content: dict[str, Any]) -> str:
+def render_markdown(kind: str, version: int, case_id: str, content: Mapping[str, object]) -> str:
     title = str(content.get("name") or kind.replace("_", " ").capitalize())
     if kind == "assessment_report":
         title = (
@@ -35,7 +35,7 @@ def _heading(key: object) -> str:
     return inline(str(key).replace("_", " ").capitalize())
 
 
-def _render(value: dict[str, Any], level: int) -> list[str]:
+def _render(value: Mapping[str, object], level: int) -> list[str]:
     lines: list[str] = []
     scalars = {k: v for k, v in value.items() if not isinstance(v, dict | list)}
     for key, item in scalars.items():
@@ -53,13 +53,16 @@ def _render(value: dict[str, Any], level: int) -> list[str]:
     return lines
 
 
-def _render_list(items: list[Any], level: int) -> list[str]:
+def _render_list(items: list[object], level: int) -> list[str]:
     if not items:
         return ["*none*", ""]
     if all(not isinstance(i, dict) for i in items):
         return [*(f"- {inline(i)}" for i in items), ""]
     lines: list[str] = []
     for item in items:
+        if not isinstance(item, dict):  # a plain value among records: one line of its own
+            lines.append(f"- {inline(item)}")
+            continue
         label = item.get("id") or item.get("coe_id") or item.get("name") or ""
         named = item.get("name") if item.get("id") else None
         headline = named or item.get("thing") or item.get("description")

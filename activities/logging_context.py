@@ -8,14 +8,12 @@ thread-pool activities run in a copy of this context, so the binding reaches the
 
 from __future__ import annotations
 
-from typing import Any
-
 import structlog
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 
-def activity_fields() -> dict[str, Any]:
+def activity_fields() -> dict[str, str | int | None]:
     """The running activity's identity, as the log fields every activity event carries."""
     info = activity.info()
     return {
@@ -29,7 +27,7 @@ def activity_fields() -> dict[str, Any]:
 
 
 class _BindActivityContext(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+    async def execute_activity(self, input: ExecuteActivityInput) -> object:
         with structlog.contextvars.bound_contextvars(**activity_fields()):
             return await self.next.execute_activity(input)
 

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
+from models.base import Strict
 from models.case_state import CaseState
 from models.commands import ArtefactRef
 from models.criteria import CATALOGUE, AssessmentType
@@ -90,10 +91,6 @@ GATE_FOR_STAGE: dict[LifecycleStage, AssessmentType] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 # An assessment is named after its service and counted per service: SVC-007-A03.
 AssessmentId = Annotated[
     str, Field(pattern=r"^SVC-[0-9]{3,}-A[0-9]{2,}$", examples=["SVC-007-A03"])
@@ -114,7 +111,7 @@ def assessment_number(assessment_id: str) -> int:
     return int(assessment_id.rsplit("-A", 1)[1])
 
 
-class AssessmentInput(_Strict):
+class AssessmentInput(Strict):
     """What the lifecycle gives each assessment it requests (pinned for the assessment's life)."""
 
     assessment_id: AssessmentId
@@ -136,12 +133,12 @@ class AssessmentInput(_Strict):
         return assessment_workflow_id(self.assessment_id)
 
 
-class Panelist(_Strict):
+class Panelist(Strict):
     person: PersonId
     lead: bool = False
 
 
-class AssessmentSchedule(_Strict):
+class AssessmentSchedule(Strict):
     """A2: when the assessment is held and who sits on the panel."""
 
     date: AwareDatetime
@@ -161,13 +158,13 @@ class AssessmentSchedule(_Strict):
         return next(p.person for p in self.panel if p.lead)
 
 
-class Reschedule(_Strict):
+class Reschedule(Strict):
     """A4: a new date (the reason travels with the command)."""
 
     date: AwareDatetime
 
 
-class Agenda(_Strict):
+class Agenda(Strict):
     """A3: the criteria (the policy's default set for the type when left out)."""
 
     criteria: list[CriterionCode] | None = Field(default=None, min_length=1)
@@ -182,13 +179,13 @@ class Agenda(_Strict):
         return self
 
 
-class AssessmentHeld(_Strict):
+class AssessmentHeld(Strict):
     """A5: the assessment took place and the Service Manager presented the service."""
 
     service_manager_attended: bool
 
 
-class CriterionDecision(_Strict):
+class CriterionDecision(Strict):
     """One criterion's verdict with what went well and what to improve (DOMAIN §4.5)."""
 
     code: CriterionCode
@@ -198,7 +195,7 @@ class CriterionDecision(_Strict):
     info_link: str | None = None
 
 
-class CriteriaDecisions(_Strict):
+class CriteriaDecisions(Strict):
     """A6: a decision on every criterion of the agenda."""
 
     criteria: list[CriterionDecision] = Field(min_length=1)
@@ -212,13 +209,13 @@ class CriteriaDecisions(_Strict):
         return self
 
 
-class ReportAction(_Strict):
+class ReportAction(Strict):
     description: Text
     owner: PersonId
     due: date
 
 
-class ReportPublication(_Strict):
+class ReportPublication(Strict):
     """A7: the lifecycle decision, and a result that departs from the policy's rule only with a
     written rationale."""
 
@@ -241,7 +238,7 @@ def overall_result(rule: OverallResultRule, decisions: list[CriterionDecision]) 
     return Verdict.MET if met * 2 > len(decisions) else Verdict.NOT_MET
 
 
-class AssessorEntry(_Strict):
+class AssessorEntry(Strict):
     person: PersonId
     name: str
     role: Literal["LEAD_ASSESSOR", "ASSESSOR"]
@@ -251,7 +248,7 @@ class ReportCriterion(CriterionDecision):
     name: str
 
 
-class AssessmentReport(_Strict):
+class AssessmentReport(Strict):
     """The Service Assessment Report (DOMAIN §7.5), published for the whole network."""
 
     assessment_id: str
@@ -276,7 +273,7 @@ class AssessmentReport(_Strict):
     report_version: int = 1
 
 
-class ReportSummary(_Strict):
+class ReportSummary(Strict):
     """What the lifecycle keeps of a published report (the report itself is in the store)."""
 
     assessment_id: str
@@ -288,7 +285,7 @@ class ReportSummary(_Strict):
     report: ArtefactRef
 
 
-class AssessmentClosure(_Strict):
+class AssessmentClosure(Strict):
     """The record an assessment leaves when it ends without a report."""
 
     assessment_id: str
@@ -299,7 +296,7 @@ class AssessmentClosure(_Strict):
     reason: str
 
 
-class AssessmentOutcome(_Strict):
+class AssessmentOutcome(Strict):
     """How an assessment ended, sent to its service's lifecycle: where its report (or closure
     record) is stored. The lifecycle reads the stored document; the signal itself is trusted
     for nothing else."""
@@ -310,7 +307,7 @@ class AssessmentOutcome(_Strict):
     record: ArtefactRef
 
 
-class ServiceChange(_Strict):
+class ServiceChange(Strict):
     """From the lifecycle to its open assessments: where the newest contract version is stored
     (the assessment reads its Service Manager from the stored contract)."""
 

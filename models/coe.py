@@ -1,41 +1,26 @@
-"""A Correction of Error (DOMAIN §5, §7.4, §9.4.1-2): how one is opened, the document its
-Service Manager writes, its corrective actions, and its durable state."""
+"""A Correction of Error (DOMAIN §5, §9.4.1): how one is opened, what people send it (C2-C12),
+and its durable state. Its document is in models/coe_document.py, its corrective actions in
+models/coe_actions.py."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from models.calendar import add_working_days
+from models.base import Strict
 from models.case_state import CaseState
-from models.commands import ArtefactRef
+from models.coe_actions import CorrectiveAction
+from models.coe_document import CoeContent, CoeDocument, Line, Severity, Text
 from models.people import CaseRole, Directory, PersonId, Relations, ServiceId
 from models.policy import Policy
 
 CoeId = Annotated[str, Field(pattern=r"^COE-[A-Z0-9][A-Z0-9-]{0,40}$", examples=["COE-2026-001"])]
-ActionId = Annotated[str, Field(pattern=r"^A-[0-9]{1,3}$", examples=["A-1"])]
-Text = Annotated[str, Field(max_length=10_000)]
-Line = Annotated[str, Field(min_length=1, max_length=2_000)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Severity(StrEnum):
-    """Optional; only orders the review (DOMAIN §5.2)."""
-
-    SEV1 = "SEV1"
-    SEV2 = "SEV2"
-    SEV3 = "SEV3"
-    SEV4 = "SEV4"
-
-
-class CoeReport(_Strict):
+class CoeReport(Strict):
     """A problem in a service as any system reports it (C1): the service, the problem, when it
     was detected and mitigated. User impact is not required: near misses count. Without a
     ``coe_id`` the next free COE-<year>-<nnn> is taken."""
@@ -69,268 +54,17 @@ class CoeInput(CoeReport):
     directory: Directory | None = None
 
 
-# -- the document -------------------------------------------------------------------------------
-
-
-class DoctrineEffect(StrEnum):
-    POSITIVE = "positive"
-    NEGATIVE = "negative"
-
-
-class DoctrineElement(_Strict):
-    """A guide to better decisions that helped or hurt (DOMAIN §8.6)."""
-
-    pattern: Annotated[str, Field(min_length=1, max_length=200)]
-    effect: DoctrineEffect
-    note: Line | None = None
-
-
-class TimelineEntry(_Strict):
-    at: Annotated[str, Field(min_length=1, max_length=40, examples=["07:04", "2026-03-11T07:04Z"])]
-    event: Line
-    actor_role: Annotated[str, Field(max_length=100)] | None = None
-
-
-class ActionType(StrEnum):
-    FIX = "fix"
-    PREVENT = "prevent"
-    DETECT = "detect"
-    PROCESS = "process"
-
-
-class ActionPlan(_Strict):
-    """A corrective action as written in the document: exactly one owner and a due date."""
-
-    id: ActionId
-    description: Line
-    type: ActionType = ActionType.FIX
-    owner: PersonId
-    due: date
-
-
-class _CoeContent(_Strict):
-    """The fields of DOMAIN §7.4 apart from the corrective actions. Drafts may leave the OSOM
-    fields empty; publication needs every one of them."""
-
-    title: Annotated[str, Field(max_length=200)] | None = None
-    problem: Text = ""
-    impact: Text = ""
-    root_cause: Text = ""
-    supporting_data: list[Line] = Field(default_factory=list, max_length=100)
-    tradeoffs_that_led_to_problem: Text = ""
-    tradeoffs_to_avoid: Text = ""
-    lessons_learned: list[Line] = Field(default_factory=list, max_length=100)
-    doctrine_elements: list[DoctrineElement] = Field(default_factory=list, max_length=40)
-    users_impacted: int | None = Field(default=None, ge=0)
-    severity: Severity | None = None
-    resolved_at: AwareDatetime | None = None
-    timeline: list[TimelineEntry] = Field(default_factory=list, max_length=200)
-    five_whys: list[Line] = Field(default_factory=list, max_length=40)
-    security_impact: Text | None = None
-    what_went_well: list[Line] = Field(default_factory=list, max_length=100)
-    related_items: list[Line] = Field(default_factory=list, max_length=100)
-    linked_services: list[ServiceId] = Field(default_factory=list, max_length=40)
-
-
-class CoeDocument(_CoeContent):
-    """One version of the document as the Service Manager (or their team) writes it."""
-
-    corrective_actions: list[ActionPlan] = Field(default_factory=list, max_length=50)
-
-    @model_validator(mode="after")
-    def _unique_action_ids(self) -> CoeDocument:
-        ids = [a.id for a in self.corrective_actions]
-        if len(ids) != len(set(ids)):
-            raise ValueError("corrective action ids must be unique")
-        return self
-
-
-# The nine fields OSOM requires before publication (DOMAIN §7.4, C2).
-OSOM_FIELDS = (
-    "problem",
-    "impact",
-    "root_cause",
-    "supporting_data",
-    "tradeoffs_that_led_to_problem",
-    "tradeoffs_to_avoid",
-    "lessons_learned",
-    "corrective_actions",
-    "doctrine_elements",
-)
-# Where people's names should not appear: the analysis, not the facts of who owns an action.
-ANALYSIS_SECTIONS = (
-    "problem",
-    "impact",
-    "root_cause",
-    "supporting_data",
-    "tradeoffs_that_led_to_problem",
-    "tradeoffs_to_avoid",
-    "lessons_learned",
-    "timeline",
-    "five_whys",
-    "what_went_well",
-    "security_impact",
-)
-
-
-def empty_osom_fields(document: CoeDocument) -> list[str]:
-    return [name for name in OSOM_FIELDS if not getattr(document, name)]
-
-
-def named_people(document: CoeDocument, directory: Directory) -> list[str]:
-    """Blameless writing (DOMAIN §5.6): where the analysis names a person of the directory, by
-    full name or surname, as ``"P-011 (Tom Okafor) in root_cause"``."""
-    found: list[str] = []
-    for section in ANALYSIS_SECTIONS:
-        text = _section_text(getattr(document, section))
-        for person in directory.people:
-            surname = person.name.split()[-1]
-            names = [person.name] + ([surname] if len(surname) >= 4 else [])
-            if any(re.search(rf"\b{re.escape(n)}\b", text) for n in names):
-                found.append(f"{person.label()} in {section}")
-    return found
-
-
-def _section_text(value: object) -> str:
-    if isinstance(value, list):
-        return "\n".join(_section_text(v) for v in value)
-    if isinstance(value, BaseModel):
-        return "\n".join(_section_text(v) for v in value.model_dump().values())
-    return value if isinstance(value, str) else ""
-
-
-# -- corrective actions -------------------------------------------------------------------------
-
-
-class ActionStatus(StrEnum):
-    OPEN = "OPEN"
-    IN_PROGRESS = "IN_PROGRESS"
-    DONE = "DONE"
-    CANCELLED = "CANCELLED"
-
-
-OPEN_STATUSES = frozenset({ActionStatus.OPEN, ActionStatus.IN_PROGRESS})
-
-
-class DueDateChange(BaseModel):
-    before: date
-    after: date
-    reason: str
-    by: str
-    at: datetime
-
-
-class CorrectiveAction(ActionPlan):
-    """A tracked action item (DOMAIN §9.4.2) with its status and what its timers have done."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: ActionStatus = ActionStatus.OPEN
-    created_at: datetime
-    from_review: bool = False
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    evidence: str | None = None
-    cancel_rationale: str | None = None
-    due_changes: list[DueDateChange] = Field(default_factory=list)
-    reminded: bool = False
-    overdue: bool = False
-    escalated: bool = False
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
-    @property
-    def due_end(self) -> datetime:
-        """The moment the action is overdue: the end of its due date (UTC)."""
-        return datetime.combine(self.due + timedelta(days=1), time(), tzinfo=UTC)
-
-    @property
-    def _due_start(self) -> datetime:
-        return datetime.combine(self.due, time(), tzinfo=UTC)
-
-    def reminder_at(self, before_wd: int) -> datetime:
-        return add_working_days(self._due_start, -before_wd)
-
-    def escalation_at(self, after_wd: int) -> datetime:
-        """When ``after_wd`` whole working days have passed since the due date."""
-        return add_working_days(self._due_start, after_wd + 1)
-
-    def label(self) -> str:
-        return f"{self.id} '{self.description}' (owner {self.owner}, due {self.due})"
-
-
-class ActionRef(_Strict):
-    action_id: ActionId
-
-
-class ActionCompletion(ActionRef):
-    evidence: Line = Field(description="a link to, or a note on, what shows it is done")
-
-
-class ActionCancellation(ActionRef):
-    rationale: Line
-
-
-class DueDateChangeRequest(ActionRef):
-    """A new due date and why (changes are counted)."""
-
-    due: date
-    reason: Line
-
-
-class ActionsRegister(BaseModel):
-    """Every corrective action of one CoE, stored on each change: what the service's lifecycle
-    reads (and trusts, from the store) for its gates, and a readable list for people."""
-
-    coe_id: str
-    service_id: str
-    coe_state: str
-    version: int
-    at: datetime
-    actions: list[CorrectiveAction]
-    counts: bool = Field(description="whether its open actions hold the service (not voided)")
-    ended: bool = Field(description="whether the CoE's case has ended (takes no messages)")
-
-    def open_actions(self) -> list[CorrectiveAction]:
-        """What holds the service's gates: the open actions, unless the CoE does not count."""
-        return [a for a in self.actions if a.is_open] if self.counts else []
-
-
-class CoeSeen(BaseModel):
-    """What a service's lifecycle keeps of one of its CoEs, from its newest stored register."""
-
-    register_version: int
-    ended: bool = False
-    open_actions: list[CorrectiveAction] = Field(default_factory=list)
-
-
-class CoeActionsNotice(BaseModel):
-    """From a CoE to its service's lifecycle: where its newest actions register is stored."""
-
-    coe_id: str
-    actions: ArtefactRef
-
-
-def long_overdue(
-    actions: list[CorrectiveAction], now: datetime, after_wd: int
-) -> list[CorrectiveAction]:
-    """Open actions overdue for more than ``after_wd`` working days at ``now``."""
-    return [a for a in actions if a.is_open and now >= a.escalation_at(after_wd)]
-
-
 # -- C2-C12 data ----------------------------------------------------------------------------
 
 
-class CoePublication(_Strict):
+class CoePublication(Strict):
     """C2. The blameless check warns when the analysis names people; the Service Manager may
     publish anyway, saying why the names are needed."""
 
     names_acknowledged: Line | None = None
 
 
-class CoeRevision(_Strict):
+class CoeRevision(Strict):
     """C3: a new version of a published CoE, with what changed."""
 
     document: CoeDocument
@@ -338,7 +72,7 @@ class CoeRevision(_Strict):
     names_acknowledged: Line | None = None
 
 
-class ExecConsideration(_Strict):
+class ExecConsideration(Strict):
     """C4: the Executive has read the CoE and considered its guidance implications."""
 
     guidance_candidate: Line | None = None
@@ -352,12 +86,12 @@ class ReviewOutputKind(StrEnum):
     NONE = "none"
 
 
-class ReviewOutput(_Strict):
+class ReviewOutput(Strict):
     kind: ReviewOutputKind
     note: Line | None = None
 
 
-class ReviewDraw(_Strict):
+class ReviewDraw(Strict):
     """C5: a review session drew this CoE; its owning Service Manager presents it."""
 
     session_id: Annotated[str, Field(min_length=1, max_length=255)]
@@ -365,7 +99,7 @@ class ReviewDraw(_Strict):
     meeting_at: AwareDatetime
 
 
-class ReviewOutcome(_Strict):
+class ReviewOutcome(Strict):
     """C6, C7, C8: what the session that drew the CoE made of it."""
 
     session_id: Annotated[str, Field(min_length=1, max_length=255)]
@@ -373,14 +107,14 @@ class ReviewOutcome(_Strict):
     notes: Text | None = None
 
 
-class FollowUp(_Strict):
+class FollowUp(Strict):
     """C9: the extra discussion was held; what came out of it."""
 
     outputs: list[ReviewOutput] = Field(min_length=1, max_length=20)
     notes: Text | None = None
 
 
-class Voiding(_Strict):
+class Voiding(Strict):
     """C12: a CoE opened by mistake, or a duplicate of another."""
 
     duplicate_of: CoeId | None = None
@@ -389,7 +123,7 @@ class Voiding(_Strict):
 # -- the stored document and the case ------------------------------------------------------
 
 
-class CoeRecord(_CoeContent):
+class CoeRecord(CoeContent):
     """One stored version: the document, who owns it, where it stands, and its actions as they
     are at that version (readable in the artefact store)."""
 

@@ -7,8 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from models.base import Strict
 from models.case_state import CaseState
 from models.coe import CoeId, ReviewOutput
 from models.commands import ArtefactRef
@@ -16,11 +17,7 @@ from models.people import Directory, ServiceId
 from models.policy import Policy
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ReviewSessionInput(_Strict):
+class ReviewSessionInput(Strict):
     """What the schedule (or a person) starts a session with. ``services`` limits the pool to
     some services (a portfolio's own review); empty means the whole network."""
 
@@ -76,20 +73,20 @@ TRIGGER_FOR_OUTCOME = {
 }
 
 
-class ItemMinute(_Strict):
+class ItemMinute(Strict):
     coe_id: CoeId
     outcome: ItemOutcome
     outputs: list[ReviewOutput] = Field(default_factory=list, max_length=20)
     notes: Annotated[str, Field(max_length=10_000)] | None = None
 
 
-class SessionHeld(_Strict):
+class SessionHeld(Strict):
     """The session took place; who attended (the Executive and Service Managers are invited)."""
 
     attendees: list[str] = Field(default_factory=list, max_length=200)
 
 
-class Minutes(_Strict):
+class Minutes(Strict):
     """One entry per drawn CoE: reviewed (with its outputs), deferred, or further discussion."""
 
     items: list[ItemMinute] = Field(min_length=1, max_length=10)

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import Field, FiniteFloat, model_validator
 
+from models.base import Strict
 from models.people import PersonId, ServiceId
 from models.stages import LifecycleStage
 
@@ -48,11 +49,7 @@ class Direction(StrEnum):
     LOWER = "lower"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class UserNeed(_Strict):
+class UserNeed(Strict):
     """Who needs it, what they need and why (DOMAIN §7.2)."""
 
     id: Annotated[str, Field(pattern=r"^UN-[A-Za-z0-9_-]+$")]
@@ -66,14 +63,14 @@ class UserNeed(_Strict):
     is_target_need: bool = False
 
 
-class MetricValue(_Strict):
+class MetricValue(Strict):
     period: ShortText
     value: FiniteFloat
     reported_at: datetime
     reported_by: PersonId
 
 
-class PerformanceMeasure(_Strict):
+class PerformanceMeasure(Strict):
     """A measure of whether the service performs as it should (DOMAIN §7.3)."""
 
     id: Annotated[str, Field(pattern=r"^M-[A-Za-z0-9_-]+$")]
@@ -101,7 +98,7 @@ class PerformanceMeasure(_Strict):
         return self
 
 
-class ContractDescription(_Strict):
+class ContractDescription(Strict):
     overview: Text | None = None
     business_benefit: Text | None = None
     how_used: Text | None = None
@@ -110,7 +107,7 @@ class ContractDescription(_Strict):
     help_route: Text | None = None
 
 
-class Decommission(_Strict):
+class Decommission(Strict):
     reason_codes: list[ShortText] = Field(min_length=1)
     narrative: Text
     lessons: Text
@@ -125,7 +122,7 @@ class ContractCheckpoint(StrEnum):
     LIVE = "LIVE"
 
 
-class ServiceContract(_Strict):
+class ServiceContract(Strict):
     """The published interface between a service and the rest of the organisation."""
 
     service_id: ServiceId
@@ -240,7 +237,7 @@ _REQUIREMENTS = {
 }
 
 
-class BudgetAllocation(_Strict):
+class BudgetAllocation(Strict):
     """Money the Executive allocates to a service for a phase (DOMAIN §7.6, §8.2)."""
 
     phase: LifecycleStage

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import Field, FiniteFloat, model_validator
 
 from models.assessment import AssessmentId, ReportSummary, Verdict, assessment_number
+from models.base import Strict
 from models.calendar import add_months
 from models.case_state import CaseState
-from models.coe import CoeSeen
+from models.coe_actions import CoeSeen
 from models.commands import ArtefactRef
 from models.contract import (
     BudgetAllocation,
@@ -29,10 +30,6 @@ Text = Annotated[str, Field(min_length=1, max_length=4000)]
 KEPT_METRIC_VALUES = 12
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
 class DecommissionReason(StrEnum):
     CANNOT_MEET_NEW_NEEDS = "CANNOT_MEET_NEW_NEEDS"
     BETTER_SERVICE_EXISTS = "BETTER_SERVICE_EXISTS"
@@ -42,7 +39,7 @@ class DecommissionReason(StrEnum):
     OTHER = "OTHER"
 
 
-class LifecycleInput(_Strict):
+class LifecycleInput(Strict):
     """How a service's lifecycle starts: handed over by its establishment (L1), onboarded as an
     existing service (L2), or carried over from the previous run (continue-as-new)."""
 
@@ -58,7 +55,7 @@ class LifecycleInput(_Strict):
     carried: LifecycleCase | None = None
 
 
-class GateDecision(_Strict):
+class GateDecision(Strict):
     """L3-L12: the published report the decision rests on, and the next phase's budget if it
     comes with the decision."""
 
@@ -66,14 +63,14 @@ class GateDecision(_Strict):
     budget: BudgetAllocation | None = None
 
 
-class ReturnToDiscovery(_Strict):
+class ReturnToDiscovery(Strict):
     """L9 (only when the policy allows it): a new discovery round with its budget."""
 
     budget: BudgetAllocation
     report: str | None = None
 
 
-class DecommissionDecision(_Strict):
+class DecommissionDecision(Strict):
     """L5, L8, L14, L15: the reasons recorded in the contract (DOMAIN §3.5)."""
 
     reason_codes: list[DecommissionReason] = Field(min_length=1)
@@ -83,38 +80,38 @@ class DecommissionDecision(_Strict):
     report: str | None = Field(default=None, description="the gate report, if gate-driven")
 
 
-class DecommissionCompletion(_Strict):
+class DecommissionCompletion(Strict):
     """L16: finish; an Executive override of the dependency guard needs a reason."""
 
     migration_guidance: Text | None = None
     override_dependants: Text | None = None
 
 
-class ContractAlteration(_Strict):
+class ContractAlteration(Strict):
     """L17: the new content of the contract (the engine numbers and stamps the version)."""
 
     contract: ServiceContract
     rationale: Text
 
 
-class AssessmentRequest(_Strict):
+class AssessmentRequest(Strict):
     """Ask for an assessment outside the automatic ones (an ad hoc one, or a gate again)."""
 
     type: AssessmentType
 
 
-class MandateIssued(_Strict):
+class MandateIssued(Strict):
     """L20: a change to the network that leaves the contract alone."""
 
     id: Annotated[str, Field(pattern=r"^MAN-[A-Za-z0-9_-]+$")]
     statement: Text
 
 
-class MandateAcknowledgement(_Strict):
+class MandateAcknowledgement(Strict):
     id: Annotated[str, Field(pattern=r"^MAN-[A-Za-z0-9_-]+$")]
 
 
-class Mandate(_Strict):
+class Mandate(Strict):
     id: str
     statement: str
     issued_by: str
@@ -122,12 +119,12 @@ class Mandate(_Strict):
     acknowledged_at: datetime | None = None
 
 
-class MetricReading(_Strict):
+class MetricReading(Strict):
     measure_id: str
     value: FiniteFloat
 
 
-class MetricReport(_Strict):
+class MetricReport(Strict):
     """Values of the contract's measures for one period, reported by the Service Manager."""
 
     period: Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
@@ -141,14 +138,14 @@ class MetricReport(_Strict):
         return self
 
 
-class ContractChangeProposal(_Strict):
+class ContractChangeProposal(Strict):
     """What a Service Manager proposes; only the Executive alters the contract (L17)."""
 
     summary: Text
     proposed_contract: ServiceContract | None = None
 
 
-class OpenAssessment(_Strict):
+class OpenAssessment(Strict):
     assessment_id: str
     type: AssessmentType
     workflow_id: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.base import RequestResponseEndpoint
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 from temporalio.client import Client
@@ -59,6 +60,8 @@ __all__ = ["BODY_READ_SECONDS", "PROBLEM", "create_app"]
 # declares more than it sends must not hold a connection (and a request) open.
 BODY_READ_SECONDS = 5.0
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class DecisionRequest(BaseModel):
     """A decision; the actor is the person the token stands for."""
@@ -66,7 +69,7 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     trigger: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, object] = Field(default_factory=dict)
     reason: Reason | None = None
     decision_id: DecisionId | None = Field(default=None, description="reuse to retry safely")
 
@@ -75,7 +78,7 @@ class ArtefactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,59}$")]
-    content: dict[str, Any]
+    content: dict[str, object]
     reason: Reason | None = None
     decision_id: DecisionId | None = None
 
@@ -184,7 +187,7 @@ def create_app(
     app.state.tokens = tokens
 
     @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Response:
+    async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """Who is calling, then how big the body is before any of it is read, then the body."""
         if request.url.path.startswith("/v1/"):
             try:
@@ -194,8 +197,7 @@ def create_app(
             refused = await _body_refused(request, max_body_bytes)
             if refused is not None:
                 return refused
-        response: Response = await call_next(request)
-        return response
+        return await call_next(request)
 
     @app.exception_handler(OsomError)
     async def refused(request: Request, err: OsomError) -> JSONResponse:
@@ -300,7 +302,7 @@ def create_app(
     return app
 
 
-def _command(model: type[Any], **fields: Any) -> Any:
+def _command(model: type[M], **fields: object) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as err:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -82,7 +81,7 @@ class Problem(BaseModel):
     detail: str
 
 
-def problem_responses() -> dict[int | str, dict[str, Any]]:
+def problem_responses() -> dict[int | str, dict[str, object]]:
     """Every refusal status with the error types that give it, for the OpenAPI document."""
     titles: dict[int, set[str]] = {
         400: {"OsomError"},  # a refusal type without a status of its own

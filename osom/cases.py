@@ -8,6 +8,7 @@ Each raises a domain error from ``models.errors`` for a refusal, translating wha
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
+from temporalio.types import MethodAsyncSingleParam
 from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.case_calls import QUERY_WAIT, call, domain_error, query
@@ -50,6 +52,9 @@ from workflows._visibility import CASE_ID, PROCESS, initial_attributes
 from workflows.correction_of_errors.definition import COE
 
 CommandT = TypeVar("CommandT", Decision, ArtefactSubmission)
+# A workflow class, and the input a process's run method takes.
+W = TypeVar("W")
+StartT = TypeVar("StartT", bound=BaseModel)
 
 # How long an update may wait for a worker to accept it before it is sent as a signal instead.
 ACCEPT_WAIT = timedelta(seconds=10)
@@ -90,7 +95,9 @@ async def onboard_service(
 COE_ID_ATTEMPTS = 20
 
 
-async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TASK_QUEUE) -> str:
+async def open_coe(
+    client: Client, opening: Mapping[str, object], task_queue: str = TASK_QUEUE
+) -> str:
     """C1: open a Correction of Error. Without a ``coe_id`` the next free COE-<year>-<nnn> is
     taken. The worker checks the service and who opens it; see ``wait_until_open``."""
     given = opening.get("coe_id")
@@ -102,15 +109,16 @@ async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TA
             start = CoeInput.model_validate({**opening, "coe_id": coe_id})
         except ValidationError as err:
             raise invalid("the CoE", err) from err
+        case_id = str(coe_id)  # valid as a CoeId: a string
         try:
             await _start_once(
                 client,
                 CoeWorkflow.run,
                 start,
-                coe_workflow_id(coe_id),
+                coe_workflow_id(case_id),
                 task_queue,
-                ("coe", coe_id),
-                summary=f"Correction of Error {coe_id} ({start.service_id})",
+                ("coe", case_id),
+                summary=f"Correction of Error {case_id} ({start.service_id})",
                 details=f"{inline(start.problem)}\n\nOpened by {start.opened_by}.",
                 exists="a CoE id is used once",
             )
@@ -118,7 +126,7 @@ async def open_coe(client: Client, opening: dict[str, Any], task_queue: str = TA
             if given:
                 raise
             continue
-        return coe_workflow_id(coe_id)
+        return coe_workflow_id(case_id)
     raise CaseExists(f"no free CoE id after COE-{year}-{first + COE_ID_ATTEMPTS - 1:03d}")
 
 
@@ -131,8 +139,8 @@ async def _coe_count(client: Client, year: str) -> int:
 
 async def _start_once(
     client: Client,
-    run: Any,
-    start: BaseModel,
+    run: MethodAsyncSingleParam[W, StartT, object],
+    start: StartT,
     workflow_id: str,
     task_queue: str,
     key: tuple[str, str],
@@ -162,7 +170,7 @@ async def _start_once(
         ) from err
 
 
-def parse_proposal(document: dict[str, Any]) -> Proposal:
+def parse_proposal(document: dict[str, object]) -> Proposal:
     try:
         return Proposal.model_validate(document)
     except ValidationError as err:
@@ -240,6 +248,8 @@ async def submit(client: Client, workflow_id: str, submission: ArtefactSubmissio
 class _Door(Generic[CommandT]):
     """A command's two ways in: the update that answers, and the signal the server keeps."""
 
+    # As loose as the SDK lets it be: it types an update of the generic CaseWorkflow with the
+    # class's unsolved type variable as self, and its coroutine as the result.
     update: UpdateMethodMultiParam[[Any, CommandT], Any]
     signal: str
 
@@ -291,8 +301,8 @@ class _NotAccepted(Exception):
 
 
 async def _accepted_then_answered(
-    handle: WorkflowHandle[Any, Any],
-    update: UpdateMethodMultiParam[[Any, CommandT], Any],
+    handle: WorkflowHandle[W, object],
+    update: UpdateMethodMultiParam[[W, CommandT], Any],
     command: CommandT,
 ) -> CommandResult:
     try:
@@ -328,15 +338,12 @@ async def send_decision_signal(client: Client, workflow_id: str, decision: Decis
 
 
 async def status(client: Client, workflow_id: str) -> CaseStatus:
-    result: CaseStatus = await query(client, workflow_id, CaseWorkflow.status)
-    return result
+    return await query(client, workflow_id, CaseWorkflow.status)
 
 
 async def audit_log(client: Client, workflow_id: str) -> list[AuditEntry]:
-    result: list[AuditEntry] = await query(client, workflow_id, CaseWorkflow.audit_log)
-    return result
+    return await query(client, workflow_id, CaseWorkflow.audit_log)
 
 
 async def diagram(client: Client, workflow_id: str) -> str:
-    result: str = await query(client, workflow_id, CaseWorkflow.diagram)
-    return result
+    return await query(client, workflow_id, CaseWorkflow.diagram)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from osom.svg import process_svg
 from workflows import PROCESSES
 from workflows._definition import ProcessDefinition
 
+C = TypeVar("C")  # a definition's case type
+
+# Of every process: definitions of different case types.
 DEFINITIONS: tuple[ProcessDefinition[Any], ...] = tuple(p.definition for p in PROCESSES)
 BY_NAME = {d.name: d for d in DEFINITIONS}
 # The folder each definition lives in (workflows/<folder>/, beside its workflow).
@@ -18,7 +21,7 @@ DOCS = Path("docs") / "processes"
 README_BLOCK = re.compile(r"(<!-- diagram:(\w+) -->\n)(.*?)(<!-- /diagram -->)", re.DOTALL)
 
 
-def process_page(definition: ProcessDefinition[Any]) -> str:
+def process_page(definition: ProcessDefinition[C]) -> str:
     """A Markdown page: the diagram, the states and the transitions with who and what they need."""
     lines = [
         f"# {definition.title}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -14,7 +13,7 @@ from models.errors import MalformedInput, PayloadTooLarge
 MAX_FILE_BYTES = 1024 * 1024
 
 
-def load_document(path: Path) -> dict[str, Any]:
+def load_document(path: Path) -> dict[str, object]:
     """A YAML (or JSON, which is YAML) mapping from ``path``; refuse anything else clearly."""
     if not path.is_file():
         raise MalformedInput(

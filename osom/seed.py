@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import yaml
 from temporalio.client import Client
@@ -21,14 +20,15 @@ from osom.settings import EXAMPLES
 Step = tuple[str, Callable[[], Awaitable[object]]]
 
 
-def _example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
+def _example(name: str) -> dict[str, object]:
+    data: dict[str, object] = yaml.safe_load((EXAMPLES / name).read_text(encoding="utf-8"))
     data.pop("kind", None)
     return data
 
 
 def _contract(example: str, service_id: str, manager: str, stage: str) -> ServiceContract:
     contract = _example(f"artefacts/{example}")["contract"]
+    assert isinstance(contract, dict)
     contract["dependencies"] = [d for d in contract["dependencies"] if d != service_id]
     return ServiceContract.model_validate(
         contract | {"service_id": service_id, "service_manager": manager, "lifecycle_stage": stage}

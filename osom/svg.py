@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from html import escape
-from typing import Any
+from typing import TypeVar
 
 from workflows._definition import ProcessDefinition
 
@@ -21,9 +21,11 @@ LISTED_STAYS = 5
 MARGIN = 40
 CURRENT_FILL, FILL, FINAL_FILL = "#ffd54f", "#e3f2fd", "#eeeeee"
 
+C = TypeVar("C")  # the case type of the process drawn: the picture does not depend on it
+
 
 def process_svg(
-    definition: ProcessDefinition[Any],
+    definition: ProcessDefinition[C],
     current: str | None = None,
     blocked: dict[str, list[str]] | None = None,
 ) -> str:
@@ -48,7 +50,7 @@ def process_svg(
     return "\n".join(parts) + "\n"
 
 
-def _layout(definition: ProcessDefinition[Any]) -> dict[str, tuple[int, int]]:
+def _layout(definition: ProcessDefinition[C]) -> dict[str, tuple[int, int]]:
     """Column = moves from the initial state (breadth first); row = order within the column."""
     depth = {definition.initial: 0}
     queue = deque([definition.initial])
@@ -75,7 +77,7 @@ def _layout(definition: ProcessDefinition[Any]) -> dict[str, tuple[int, int]]:
 
 
 def _boxes(
-    definition: ProcessDefinition[Any], positions: dict[str, tuple[int, int]], current: str | None
+    definition: ProcessDefinition[C], positions: dict[str, tuple[int, int]], current: str | None
 ) -> list[str]:
     parts = []
     for s in definition.states:
@@ -101,7 +103,7 @@ def _boxes(
 
 
 def _edges(
-    definition: ProcessDefinition[Any],
+    definition: ProcessDefinition[C],
     positions: dict[str, tuple[int, int]],
     current: str | None,
     blocked: dict[str, list[str]],

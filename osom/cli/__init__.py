@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import typer
 
@@ -17,7 +16,8 @@ from osom.cli import commands, diagrams, inspecting, serving
 from osom.cli.review import review_app
 from osom.cli.start import start_app
 
-Command = Callable[..., Any]
+# A typer command function; what it returns is not used.
+Command = Callable[..., object]
 
 
 def build_app(dev: Command | None = None, worker: Command | None = None) -> typer.Typer:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -38,7 +38,7 @@ DecisionIdOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
-def run(action: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run(action: Callable[[], Coroutine[object, None, T]]) -> T:
     """Run one async action; print a refusal as a person can act on it and exit non-zero."""
     try:
         return asyncio.run(action())
@@ -102,7 +102,7 @@ def progress(what: str) -> Callable[[int, int], None]:
     return show
 
 
-def model(model: type[M], document: dict[str, Any], what: str) -> M:
+def model(model: type[M], document: dict[str, object], what: str) -> M:
     """A document read from a file as ``model`` (its ``kind`` dropped), or the refusal."""
     document.pop("kind", None)
     try:
@@ -111,7 +111,7 @@ def model(model: type[M], document: dict[str, Any], what: str) -> M:
         raise invalid(what, err) from err
 
 
-def command(model: type[M], **fields: Any) -> M:
+def command(model: type[M], **fields: object) -> M:
     """A command from the options given, or the refusal."""
     try:
         return model.model_validate(fields)

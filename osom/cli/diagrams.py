@@ -16,7 +16,8 @@ from osom.client import connect
 from workflows import PROCESSES
 from workflows._definition import ProcessDefinition
 
-# The names `osom diagram` takes for a process: each one's name and aliases.
+# The names `osom diagram` takes for a process: each one's name and aliases (the definitions
+# are of different case types).
 BY_CLI_NAME: dict[str, ProcessDefinition[Any]] = {
     name: p.definition for p in PROCESSES for name in (p.name, *p.aliases)
 }

@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from activities.notifications import Outbox
+from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.ids import workflow_id_for
 from osom import cases
 from osom.cli.common import Actor, CaseRef, JsonOpt, progress, run
 from osom.client import connect
 from osom.settings import Settings
+
+if TYPE_CHECKING:
+    from osom.views import InboxItem, ServiceRow
 
 
 def status(case: CaseRef, as_json: JsonOpt = False) -> None:
@@ -67,7 +71,7 @@ def print_status(s: CaseStatus) -> None:
 def inbox(actor: Actor, as_json: JsonOpt = False) -> None:
     """What waits for a person across all cases, soonest deadline first, with the commands."""
 
-    async def action() -> list[Any]:
+    async def action() -> list[InboxItem]:
         from osom.views import inbox
 
         return await inbox(await connect(), actor, progress("reading cases"))
@@ -91,7 +95,7 @@ def inbox(actor: Actor, as_json: JsonOpt = False) -> None:
 def services(as_json: JsonOpt = False) -> None:
     """Every service: phase, Service Manager, next assessment, corrective actions, blockers."""
 
-    async def action() -> list[Any]:
+    async def action() -> list[ServiceRow]:
         from osom.views import services
 
         return await services(await connect(), progress("reading services"))
@@ -116,7 +120,7 @@ def audit(case: CaseRef) -> None:
     """The whole audit log of a case as JSON lines."""
     workflow_id = workflow_id_for(case)
 
-    async def action() -> list[Any]:
+    async def action() -> list[AuditEntry]:
         return await cases.audit_log(await connect(), workflow_id)
 
     for entry in run(action):

@@ -4,7 +4,7 @@ and ``osom seed``."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from temporalio.client import Client
@@ -16,10 +16,13 @@ from osom.client import connect
 from osom.logging import configure_logging
 from osom.settings import Settings
 
+if TYPE_CHECKING:
+    import uvicorn
+
 API_CONNECTIONS = 100
 
 
-def api_server(settings: Settings, client: Client | None, host: str, port: int) -> Any:
+def api_server(settings: Settings, client: Client | None, host: str, port: int) -> uvicorn.Server:
     """The HTTP API as a uvicorn server, on ``client`` or a connection opened at the first
     request."""
     import uvicorn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -82,7 +82,7 @@ def open_coe(
 ) -> None:
     """Open a Correction of Error for a problem in a service (C1, with or without user impact);
     prints the workflow id. The Service Manager, or a team member for them, opens it."""
-    opening: dict[str, Any] = {
+    opening: dict[str, object] = {
         "service_id": service,
         "problem": problem,
         "detected_at": detected,

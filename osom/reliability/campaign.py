@@ -166,8 +166,9 @@ class Campaign:
     async def start(self, number: int) -> Journey:
         """Start a copy of the example proposal, at the HTTP door for odd numbers."""
         document = as_json(yaml.safe_load((EXAMPLES / "proposal.yaml").read_text(encoding="utf-8")))
-        document["id"] = f"PRO-{number}"
-        workflow_id = proposal_workflow_id(document["id"])
+        proposal_id = f"PRO-{number}"
+        document["id"] = proposal_id
+        workflow_id = proposal_workflow_id(proposal_id)
         if number % 2:
             response = await self.doors.http.post(
                 "/v1/proposals",

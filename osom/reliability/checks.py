@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,6 +19,8 @@ from workflows import WORKFLOWS
 from workflows.sandbox import workflow_runner
 
 FINISH_SECONDS = 120.0
+
+W = TypeVar("W")  # the workflow class of a handle
 
 
 async def check(client: Client, journeys: list[Journey], figures: Figures) -> None:
@@ -77,7 +79,7 @@ async def replay_all(client: Client, figures: Figures) -> None:
             figures.problems.append(f"replay of {execution.id}: {result.replay_failure!r}"[:500])
 
 
-async def finished(handle: WorkflowHandle[Any, Any]) -> bool:
+async def finished(handle: WorkflowHandle[W, object]) -> bool:
     """Whether the case completed within FINISH_SECONDS."""
     deadline = time.monotonic() + FINISH_SECONDS
     while time.monotonic() < deadline:

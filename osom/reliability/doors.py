@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 import yaml
@@ -33,17 +33,17 @@ class Outcome:
     message: str = ""
 
 
-def as_json(data: Any) -> Any:
+def as_json(data: dict[str, object]) -> dict[str, object]:
     """Example data as JSON would carry it (dates as strings), the same at both doors."""
-    return json.loads(json.dumps(data, default=str))
+    document: dict[str, object] = json.loads(json.dumps(data, default=str))
+    return document
 
 
-def example(name: str) -> dict[str, Any]:
+def example(name: str) -> dict[str, object]:
     data = yaml.safe_load((ARTEFACTS / name).read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     data.pop("kind", None)
-    result: dict[str, Any] = as_json(data)
-    return result
+    return as_json(data)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Doors:
             return await self._through_cases(workflow_id, cmd)
         if isinstance(cmd, Decision):
             path = f"/v1/cases/{workflow_id}/decisions"
-            body: dict[str, Any] = {"trigger": cmd.trigger, "data": cmd.data}
+            body: dict[str, object] = {"trigger": cmd.trigger, "data": cmd.data}
         else:
             path = f"/v1/cases/{workflow_id}/artefacts"
             body = {"kind": cmd.kind, "content": cmd.content}

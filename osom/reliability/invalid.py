@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from models.commands import ArtefactSubmission, Decision
 from models.ids import proposal_workflow_id
@@ -22,7 +21,7 @@ class Invalid:
     send: Callable[[Doors, Door], Awaitable[Outcome]]
 
 
-def _decision(decision_id: str, trigger: str, actor: str, data: dict[str, Any]) -> Decision:
+def _decision(decision_id: str, trigger: str, actor: str, data: dict[str, object]) -> Decision:
     return Decision(decision_id=decision_id, trigger=trigger, actor=actor, data=data)
 
 
@@ -37,7 +36,7 @@ def invalid_commands(journey: Journey, step: int, door: Door, new_id: str) -> li
     def as_person(person: str) -> Decision | ArtefactSubmission:
         return valid.model_copy(update={"decision_id": new_id, "actor": person})
 
-    def command(cmd: Decision | ArtefactSubmission) -> Callable[[Doors, Door], Any]:
+    def command(cmd: Decision | ArtefactSubmission) -> Callable[[Doors, Door], Awaitable[Outcome]]:
         return lambda doors, door: doors.send(door, case, cmd)
 
     illegal = "triage_started" if state == "READY_TO_ESTABLISH" else "service_established"
@@ -93,7 +92,7 @@ def invalid_commands(journey: Journey, step: int, door: Door, new_id: str) -> li
     if door == "http":
         path = f"/v1/cases/{case}/{'decisions' if verb == 'decide' else 'artefacts'}"
         body = {"trigger": name} if verb == "decide" else {"kind": name, "content": {}}
-        deep: Any = "leaf"
+        deep: object = "leaf"
         for _ in range(40):
             deep = [deep]
         actor = STEPS[step][2]

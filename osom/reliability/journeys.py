@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 
@@ -15,6 +15,8 @@ from osom.reliability.doors import Door, example
 
 IDLE_POLLS = 150
 IDLE_POLL_SECONDS = 0.1
+
+W = TypeVar("W")  # the workflow class of a handle
 
 # The README walkthrough after the start: (verb, trigger or kind, actor, example file, state after).
 STEPS: tuple[tuple[str, str, str, str | None, str], ...] = (
@@ -72,12 +74,12 @@ def valid_command(journey: Journey, step: int) -> Decision | ArtefactSubmission:
 
 @dataclass(frozen=True)
 class Snapshot:
-    status: dict[str, Any]
-    audit: list[dict[str, Any]]
+    status: dict[str, object]
+    audit: list[dict[str, object]]
     history_length: int
 
 
-async def idle_history_length(handle: WorkflowHandle[Any, Any]) -> int:
+async def idle_history_length(handle: WorkflowHandle[W, object]) -> int:
     """The case's history length once nothing is pending (the notifications a command queues
     are sent just after it) and two looks agree."""
     previous = -1

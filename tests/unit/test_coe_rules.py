@@ -12,16 +12,13 @@ from temporalio.client import ScheduleActionStartWorkflow
 
 from activities.directory import load_directory
 from models.case_state import Context
-from models.coe import (
+from models.coe import CoeCase, CoeInput, ServiceProfile
+from models.coe_actions import CorrectiveAction, long_overdue
+from models.coe_document import (
     OSOM_FIELDS,
     ActionPlan,
-    CoeCase,
     CoeDocument,
-    CoeInput,
-    CorrectiveAction,
-    ServiceProfile,
     empty_osom_fields,
-    long_overdue,
     named_people,
 )
 from models.coe_review import ItemRecord, Minutes, MinutesRecord, PinnedItem, ReviewSessionCase
@@ -241,7 +238,7 @@ def test_a_coe_is_opened_by_the_services_manager_or_its_team() -> None:
 
 
 def test_only_an_actions_owner_or_the_manager_works_on_it() -> None:
-    from models.coe import ActionRef
+    from models.coe_actions import ActionRef
 
     case = make_case(actions={"A-1": action()})
     stranger = Context(now=NOW, actor="P-021")
@@ -255,7 +252,7 @@ def test_only_an_actions_owner_or_the_manager_works_on_it() -> None:
 
 
 def test_an_action_the_manager_owns_names_them_once_when_refusing() -> None:
-    from models.coe import ActionRef
+    from models.coe_actions import ActionRef
 
     owned = action().model_copy(update={"owner": "P-011"})  # P-011 is the Service Manager
     case = make_case(actions={"A-1": owned})

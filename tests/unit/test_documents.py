@@ -94,3 +94,9 @@ def test_text_in_an_artefact_cannot_forge_lines_links_or_html() -> None:
     assert "### \\# UN-1" in lines
     assert "- **Outcome:** !\\[i\\](http://x/y.png)" in lines
     assert lines[lines.index("## Tags") + 2 :][:2] == ["- 1\\. item", "- &gt; quote"]
+
+
+def test_a_list_mixing_records_and_plain_values_renders_each() -> None:
+    text = render_markdown("register", 1, "c", {"items": [{"id": "A-1", "name": "first"}, "x"]})
+    assert "### A-1 — first" in text
+    assert "\n- x\n" in text

@@ -10,7 +10,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from models.assessment import AssessmentId
-from models.coe import ActionId
+from models.coe_document import ActionId
 from models.contract import BudgetAllocation
 from models.errors import (
     ALL_ERRORS,

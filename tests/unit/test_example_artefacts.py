@@ -12,7 +12,8 @@ from models.assessment import (
     CriteriaDecisions,
     ReportPublication,
 )
-from models.coe import ActionCompletion, CoeDocument
+from models.coe_actions import ActionCompletion
+from models.coe_document import CoeDocument
 from models.coe_review import Minutes
 from models.contract import BudgetAllocation, ContractCheckpoint
 from models.criteria import AssessmentType

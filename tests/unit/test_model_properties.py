@@ -242,12 +242,12 @@ WRITTEN_BY_NAME: dict[str, list[Json]] = {
     ],
     "coe.FollowUp": [{"outputs": [{"kind": "none"}], "notes": "Discussed again"}],
     "coe.Voiding": [{}, {"duplicate_of": "COE-2026-001"}],
-    "coe.ActionPlan": [
+    "coe_document.ActionPlan": [
         {"id": "A-3", "description": "Alert on expiry", "owner": "P-011", "due": "2027-02-01"}
     ],
-    "coe.ActionRef": [{"action_id": "A-1"}],
-    "coe.ActionCancellation": [{"action_id": "A-2", "rationale": "Superseded by A-3"}],
-    "coe.DueDateChangeRequest": [
+    "coe_actions.ActionRef": [{"action_id": "A-1"}],
+    "coe_actions.ActionCancellation": [{"action_id": "A-2", "rationale": "Superseded by A-3"}],
+    "coe_actions.DueDateChangeRequest": [
         {"action_id": "A-1", "due": "2027-03-01", "reason": "Vendor delay"}
     ],
     "coe_review.Agenda": [
@@ -458,7 +458,7 @@ def test_the_models_are_collected_from_the_definitions() -> None:
         "contract.ServiceContract",
         "lifecycle.GateDecision",
         "assessment.ReportPublication",
-        "coe.CoeDocument",
+        "coe_document.CoeDocument",
         "coe_review.Minutes",
     } <= names
     assert len(MODELS) == len(set(MODELS))
@@ -799,7 +799,7 @@ def test_the_id_fields_are_found() -> None:
         "contract.ServiceContract.service_id",
         "lifecycle.GateDecision.report",
         "coe.CoeInput.coe_id",
-        "coe.ActionPlan.id",
+        "coe_document.ActionPlan.id",
         "people.Person.id",
     } <= names
 

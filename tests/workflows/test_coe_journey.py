@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from models.case_view import CaseStatus
-from models.coe import CorrectiveAction
+from models.coe_actions import CorrectiveAction
 from models.coe_review import MinutesRecord
 from models.criteria import AssessmentType
 from models.errors import GuardFailed

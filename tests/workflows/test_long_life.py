@@ -9,7 +9,7 @@ from temporalio.client import WorkflowHandle
 from models.criteria import AssessmentType
 from tests.workflows.conftest import Engine
 from tests.workflows.services import Service, onboarded_service
-from workflows.lifecycle.workflow import MAX_RUN_EVENTS
+from workflows.lifecycle.handover import MAX_RUN_EVENTS
 
 YEARS = 10
 

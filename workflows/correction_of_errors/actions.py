@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Literal
 
 from models.case_state import Context
-from models.coe import ActionRef, ActionStatus, CoeCase, CorrectiveAction, DueDateChangeRequest
+from models.coe import CoeCase
+from models.coe_actions import ActionRef, ActionStatus, CorrectiveAction, DueDateChangeRequest
 from models.errors import NotAuthorised
 from models.people import CaseRole
 from workflows._definition import Guard

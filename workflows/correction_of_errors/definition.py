@@ -8,21 +8,17 @@ in ``actions``); where accepted data lands, in ``records``.
 from __future__ import annotations
 
 from models.coe import (
-    ActionCancellation,
-    ActionCompletion,
-    ActionPlan,
-    ActionRef,
     CoeCase,
-    CoeDocument,
     CoePublication,
     CoeRevision,
-    DueDateChangeRequest,
     ExecConsideration,
     FollowUp,
     ReviewDraw,
     ReviewOutcome,
     Voiding,
 )
+from models.coe_actions import ActionCancellation, ActionCompletion, ActionRef, DueDateChangeRequest
+from models.coe_document import ActionPlan, CoeDocument
 from models.permits import ACTION_OWNER, COE_REVIEWERS, EXECUTIVE_ONLY, SERVICE_MANAGER, TEAM
 from workflows._definition import (
     ClockSpec,

@@ -9,24 +9,25 @@ from typing import Protocol
 
 from models.case_state import Context
 from models.coe import (
-    ActionCancellation,
-    ActionCompletion,
-    ActionPlan,
-    ActionRef,
-    ActionStatus,
     CoeCase,
-    CoeDocument,
     CoePublication,
     CoeRevision,
-    CorrectiveAction,
-    DueDateChange,
-    DueDateChangeRequest,
     ExecConsideration,
     ReviewDraw,
     ReviewOutcome,
     ReviewOutput,
     ReviewOutputKind,
 )
+from models.coe_actions import (
+    ActionCancellation,
+    ActionCompletion,
+    ActionRef,
+    ActionStatus,
+    CorrectiveAction,
+    DueDateChange,
+    DueDateChangeRequest,
+)
+from models.coe_document import ActionPlan, CoeDocument
 from models.people import CaseRole
 
 

@@ -12,19 +12,16 @@ from datetime import datetime, timedelta
 from models.calendar import add_working_days
 from models.case_state import Context
 from models.coe import (
-    ActionPlan,
     CoeCase,
-    CoeDocument,
     CoeInput,
     CoePublication,
     CoeRevision,
-    CorrectiveAction,
     ReviewOutcome,
     ServiceProfile,
     Voiding,
-    empty_osom_fields,
-    named_people,
 )
+from models.coe_actions import CorrectiveAction
+from models.coe_document import ActionPlan, CoeDocument, empty_osom_fields, named_people
 from models.errors import GuardFailed, NotAuthorised, UnknownPerson
 from models.people import ActingAs, CaseRole, Directory
 from models.permits import COE_CHAIR

@@ -19,16 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ValidationError
 
     from models.assessment import ServiceChange
-    from models.coe import (
-        ActionsRegister,
-        CoeActionsNotice,
-        CoeCase,
-        CoeInput,
-        CoeRecord,
-        CoeRevision,
-        ReviewDraw,
-        ServiceProfile,
-    )
+    from models.coe import CoeCase, CoeInput, CoeRecord, CoeRevision, ReviewDraw, ServiceProfile
+    from models.coe_actions import ActionsRegister, CoeActionsNotice
     from models.commands import ArtefactRef, CommandResult
     from models.errors import CaseClosed, GuardFailed, IllegalTransition, OsomError
     from models.ids import REVIEW_PREFIX, coe_workflow_id, is_review_session, lifecycle_workflow_id

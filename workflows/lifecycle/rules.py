@@ -10,7 +10,7 @@ from typing import Protocol
 from models.assessment import GATE_FOR_STAGE, LifecycleDecision, Verdict, assessed_service
 from models.calendar import add_months, add_working_days
 from models.case_state import Context
-from models.coe import CorrectiveAction, long_overdue
+from models.coe_actions import CorrectiveAction, long_overdue
 from models.contract import BudgetAllocation, ContractCheckpoint, ServiceContract
 from models.criteria import AssessmentType
 from models.errors import GuardFailed
