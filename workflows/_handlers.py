@@ -25,7 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from models.case_state import CaseState
     from models.case_view import BlockerView, CaseStatus
     from models.commands import ArtefactSubmission, CommandResult, Decision, DirectoryReload
-    from models.errors import CaseClosed, DirectoryUnavailable, InvalidArtefact, OsomError
+    from models.errors import (
+        CaseClosed,
+        DirectoryUnavailable,
+        GuardFailed,
+        InvalidArtefact,
+        OsomError,
+    )
     from models.signals import DECIDE_SIGNAL, SUBMIT_SIGNAL
     from workflows._activity import call
     from workflows._arrivals import Arrivals
@@ -271,6 +277,18 @@ class CaseWorkflow(Generic[CaseT]):
         if self._opened and self._engine and not self._arrivals.busy:
             return self._engine
         return None
+
+    def _require_id(self, expected: str, what: str, shape: str) -> None:
+        """Refuse a start under any workflow id but the case's own (``what`` is, say, "a
+        proposal's case id"; ``shape`` the id's form)."""
+        actual = workflow.info().workflow_id
+        if actual != expected:
+            raise refusal(
+                GuardFailed(
+                    f"{what} is {expected}, not {actual}",
+                    problems=[f"workflow id must be {shape}"],
+                )
+            )
 
     def _ready(self) -> CaseEngine[CaseT]:
         if self._engine is None:

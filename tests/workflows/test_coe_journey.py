@@ -8,6 +8,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+
 from models.case_view import CaseStatus
 from models.coe_actions import CorrectiveAction
 from models.coe_review import MinutesRecord
@@ -250,3 +254,29 @@ async def test_a_coe_never_drawn_for_weeks_is_flagged_to_the_executive(
     flagged = next(n for n in notes if "Not drawn for review yet" in n.subject)
     assert flagged.kind == "escalation"
     assert {"P-001", "P-004"} <= set(flagged.to)
+
+
+async def test_a_coe_started_under_another_id_is_refused_naming_its_own(
+    engine: Engine, unique: str
+) -> None:
+    coe_id = f"COE-ID{unique}"
+    mitigated = datetime.now(UTC) - timedelta(minutes=30)
+    handle = await engine.client.start_workflow(
+        "CorrectionOfError",
+        {
+            "coe_id": coe_id,
+            "service_id": "SVC-002",
+            "problem": "Started under the wrong id",
+            "detected_at": (mitigated - timedelta(minutes=20)).isoformat(),
+            "mitigated_at": mitigated.isoformat(),
+            "opened_by": "P-020",
+        },
+        id=f"incident-{coe_id}",
+        task_queue=engine.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "GuardFailed"
+    assert f"coe/{coe_id}, not incident-{coe_id}" in cause.message

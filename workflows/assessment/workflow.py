@@ -38,8 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.assessment.definition import ASSESSMENT
     from workflows.assessment.rules import report_result
 
-# The signal the lifecycle receives when an assessment ends.
-
 
 @workflow.defn(name="Assessment", failure_exception_types=[ValidationError])
 class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):

@@ -65,14 +65,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
 
     @workflow.run
     async def run(self, input: CoeInput) -> CoeOutcome:
-        expected_id = coe_workflow_id(input.coe_id)
-        if workflow.info().workflow_id != expected_id:
-            raise refusal(
-                GuardFailed(
-                    f"a CoE's case id is {expected_id}, not {workflow.info().workflow_id}",
-                    problems=["workflow id must be coe/<coe id>"],
-                )
-            )
+        self._require_id(coe_workflow_id(input.coe_id), "a CoE's case id", "coe/<coe id>")
         directory, policy = input.directory, input.policy
         if directory is None or policy is None:
             context = await self._load_context()

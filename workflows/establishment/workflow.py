@@ -57,14 +57,11 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
 
     @workflow.run
     async def run(self, input: NewServiceInput) -> EstablishmentOutcome:
-        expected_id = proposal_workflow_id(input.proposal.id)
-        if workflow.info().workflow_id != expected_id:
-            raise refusal(
-                GuardFailed(
-                    f"a proposal's case id is {expected_id}, not {workflow.info().workflow_id}",
-                    problems=["workflow id must be new-service/<proposal id>"],
-                )
-            )
+        self._require_id(
+            proposal_workflow_id(input.proposal.id),
+            "a proposal's case id",
+            "new-service/<proposal id>",
+        )
         if self._engine is None:
             context = await self._load_context()
             self._open(input.directory or context.directory, input.policy or context.policy)

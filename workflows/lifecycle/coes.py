@@ -13,6 +13,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from models.coe import ServiceProfile
     from models.coe_actions import ActionsRegister, CoeActionsNotice, CoeSeen
+    from models.ids import coe_workflow_id
     from models.lifecycle import LifecycleCase
     from workflows import _records
     from workflows._case import SYSTEM, CaseEngine
@@ -56,9 +57,8 @@ async def actions_changed(engine: CaseEngine[LifecycleCase], notice: CoeActionsN
 async def stored_register(case: LifecycleCase, notice: CoeActionsNotice) -> ActionsRegister | None:
     """The register the store holds where that CoE writes it, if it is this service's."""
     ref = notice.actions
-    if ref.kind != "corrective_actions" or f"coe/{notice.coe_id}/corrective_actions/" not in (
-        ref.json_path
-    ):
+    folder = f"{coe_workflow_id(notice.coe_id)}/corrective_actions/"
+    if ref.kind != "corrective_actions" or folder not in ref.json_path:
         return None
     summary = f"read the corrective actions of {notice.coe_id}"
     register = await _records.read_stored(ref, ActionsRegister, summary)

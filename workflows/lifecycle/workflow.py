@@ -68,14 +68,11 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
 
     @workflow.run
     async def run(self, input: LifecycleInput) -> LifecycleOutcome:
-        expected_id = lifecycle_workflow_id(input.contract.service_id)
-        if workflow.info().workflow_id != expected_id:
-            raise refusal(
-                GuardFailed(
-                    f"a service's lifecycle id is {expected_id}, not {workflow.info().workflow_id}",
-                    problems=["workflow id must be service/<service id>"],
-                )
-            )
+        self._require_id(
+            lifecycle_workflow_id(input.contract.service_id),
+            "a service's lifecycle id",
+            "service/<service id>",
+        )
         if self._engine is None:
             context = await self._load_context()
             self._open(
