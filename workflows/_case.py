@@ -182,7 +182,6 @@ class CaseEngine(Generic[CaseT]):
                 spec.record(self.case, data, at)
             produced = await self._steps(spec, data, actor, after_move=False)
             target = self.machine.fire(spec.trigger)
-            self.log(_events.TRANSITION_APPLIED, trigger=spec.trigger, source=source, actor=actor)
             produced = await self._steps(spec, data, actor, after_move=True) or produced
         except (OsomError, FailureError) as err:
             for name in type(self.case).model_fields:
@@ -191,6 +190,7 @@ class CaseEngine(Generic[CaseT]):
             if isinstance(err, OsomError):
                 raise
             raise OsomError(f"{spec.id} {spec.trigger} could not be completed: {err}") from err
+        self.log(_events.TRANSITION_APPLIED, trigger=spec.trigger, source=source, actor=actor)
         return source, target, produced
 
     async def _steps(
