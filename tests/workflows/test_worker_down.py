@@ -45,14 +45,15 @@ def _decision(trigger: str, actor: str = "P-001") -> Decision:
     return Decision(decision_id=f"{trigger}-{uuid.uuid4().hex[:6]}", trigger=trigger, actor=actor)
 
 
-async def _admit_update(case: Case, decision: Decision) -> None:
-    """An update from a sender that gives up waiting: the server admits it and waits for a
-    worker."""
+async def _admit_update(case: Case, decision: Decision) -> asyncio.Task[CommandResult]:
+    """An update sent while no worker runs: the server admits it and waits for a worker. The
+    sender keeps waiting for the answer (one that gives up may lose an update the server only
+    admitted: the README says so, and our front doors fall back to a signal)."""
     waiting = asyncio.create_task(
         case.handle.execute_update("decide", decision, result_type=CommandResult)
     )
-    await asyncio.sleep(1.0)
-    waiting.cancel()
+    await asyncio.sleep(1.0)  # admitted before the next one is sent
+    return waiting
 
 
 async def test_updates_queued_while_no_worker_runs_apply_in_order(
@@ -61,12 +62,14 @@ async def test_updates_queued_while_no_worker_runs_apply_in_order(
     async with worker_on(own_queue, own_queue.settings):
         case = await Case.start(own_queue, unique)
     first, second = _decision("triage_started"), _decision("proposal_approved")
-    await _admit_update(case, first)
-    await _admit_update(case, second)
+    answers = [await _admit_update(case, first), await _admit_update(case, second)]
 
     async with worker_on(own_queue, own_queue.settings):
+        results = await asyncio.gather(*answers)
         log = await case.audit_until(lambda log: len(log) >= 3)
         status = await case.status()
+
+    assert [r.to_state for r in results] == ["IN_TRIAGE", "APPROVED"]
 
     moves = [(e.decision_id, e.outcome, e.from_state, e.to_state) for e in log[1:]]
     assert moves == [
