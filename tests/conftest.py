@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from models.people import Directory
 from models.policy import Policy
 from models.proposal import Proposal
+from osom.logging import configure_logging, reset_logging
 from tests.examples import EXAMPLES, load_yaml
 
 
@@ -47,3 +51,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])
+
+
+@pytest.fixture
+def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """Logging configured to write JSON lines into a string (the engine's in-process worker
+    logs there too); the previous set-up comes back afterwards."""
+    monkeypatch.delenv("OSOM_LOG_FORMAT", raising=False)
+    monkeypatch.delenv("OSOM_LOG_LEVEL", raising=False)
+    root_level = logging.getLogger().level
+    buffer = io.StringIO()
+    configure_logging(fmt="json", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        reset_logging()
+        logging.getLogger().setLevel(root_level)

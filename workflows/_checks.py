@@ -29,7 +29,8 @@ with workflow.unsafe.imports_passed_through():
         invalid,
         payload_size,
     )
-    from models.people import ActingAs, Permit, Role
+    from models.people import ActingAs
+    from models.permits import ANY_ETM, EXECUTIVE
     from workflows import _view
     from workflows._definition import ProcessDefinition, TransitionSpec
     from workflows._machine import ProcessMachine
@@ -37,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
 CaseT = TypeVar("CaseT", bound=CaseState)
 
 # Who may make a running case take in a changed directory of people.
-DIRECTORY_KEEPERS = (Permit(role=Role.EXEC), Permit(role=Role.ETM))
+DIRECTORY_KEEPERS = (EXECUTIVE, ANY_ETM)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,28 +14,13 @@ from typer.testing import CliRunner
 
 import worker
 from main import app
-from osom.logging import configure_logging, reset_logging
+from osom.logging import configure_logging
 from osom.settings import Settings, log_format_from_env
 
 
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-@pytest.fixture
-def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """Logging configured (JSON) into a string; the previous set-up comes back afterwards."""
-    monkeypatch.delenv("OSOM_LOG_FORMAT", raising=False)
-    monkeypatch.delenv("OSOM_LOG_LEVEL", raising=False)
-    root_level = logging.getLogger().level
-    buffer = io.StringIO()
-    configure_logging(fmt="json", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        reset_logging()
-        logging.getLogger().setLevel(root_level)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.directory import load_directory
@@ -216,3 +217,18 @@ async def assert_refused_unchanged(
     assert (await case.status(), await case.audit_log()) == before
     assert await case.history_length() == events, "a refused update must not reach history"
     return refused.value
+
+
+async def start_fails(
+    engine: Engine, workflow_type: str, start: dict[str, Any], workflow_id: str
+) -> ApplicationError:
+    """Start a case as any Temporal client can (type, id, JSON) and return the typed error it
+    fails with."""
+    handle = await engine.client.start_workflow(
+        workflow_type, start, id=workflow_id, task_queue=engine.settings.task_queue
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause

@@ -8,10 +8,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from temporalio.client import WorkflowFailureError
-from temporalio.exceptions import ApplicationError
-
 from models.case_view import CaseStatus
 from models.coe_actions import CorrectiveAction
 from models.coe_review import MinutesRecord
@@ -22,7 +18,7 @@ from osom.review_schedule import ensure_review_schedule, start_session_now
 from tests.examples import artefact
 from tests.workflows.coes import Coe, Session
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import assert_refused_unchanged
+from tests.workflows.driver import assert_refused_unchanged, start_fails
 from tests.workflows.services import onboarded_service
 from workflows._clock import add_working_days
 
@@ -261,22 +257,14 @@ async def test_a_coe_started_under_another_id_is_refused_naming_its_own(
 ) -> None:
     coe_id = f"COE-ID{unique}"
     mitigated = datetime.now(UTC) - timedelta(minutes=30)
-    handle = await engine.client.start_workflow(
-        "CorrectionOfError",
-        {
-            "coe_id": coe_id,
-            "service_id": "SVC-002",
-            "problem": "Started under the wrong id",
-            "detected_at": (mitigated - timedelta(minutes=20)).isoformat(),
-            "mitigated_at": mitigated.isoformat(),
-            "opened_by": "P-020",
-        },
-        id=f"incident-{coe_id}",
-        task_queue=engine.settings.task_queue,
-    )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
+    start = {
+        "coe_id": coe_id,
+        "service_id": "SVC-002",
+        "problem": "Started under the wrong id",
+        "detected_at": (mitigated - timedelta(minutes=20)).isoformat(),
+        "mitigated_at": mitigated.isoformat(),
+        "opened_by": "P-020",
+    }
+    cause = await start_fails(engine, "CorrectionOfError", start, f"incident-{coe_id}")
     assert cause.type == "GuardFailed"
     assert f"coe/{coe_id}, not incident-{coe_id}" in cause.message

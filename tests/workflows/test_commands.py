@@ -34,7 +34,7 @@ from models.policy import Policy
 from osom import cases
 from tests.examples import WALKTHROUGH_TRAIL, artefact
 from tests.workflows.conftest import Engine
-from tests.workflows.driver import Case, assert_refused_unchanged, proposal_numbered
+from tests.workflows.driver import Case, assert_refused_unchanged, proposal_numbered, start_fails
 from workflows import NewServiceWorkflow, _visibility
 
 
@@ -455,17 +455,11 @@ async def test_a_web_ui_start_with_invalid_input_fails_with_field_messages(
 async def test_a_case_id_that_does_not_match_the_proposal_fails(
     engine: Engine, unique: str
 ) -> None:
-    handle = await engine.client.start_workflow(
-        "NewService",
-        {"proposal": proposal_numbered(unique).model_dump(mode="json"), "proposer": "P-015"},
-        id=f"my case {unique}",
-        task_queue=engine.settings.task_queue,
-    )
-    with pytest.raises(WorkflowFailureError) as failed:
-        await handle.result()
-    cause = failed.value.cause
-    assert isinstance(cause, ApplicationError)
+    proposal = proposal_numbered(unique)
+    start = {"proposal": proposal.model_dump(mode="json"), "proposer": "P-015"}
+    cause = await start_fails(engine, "NewService", start, f"my case {unique}")
     assert cause.type == "GuardFailed"
+    assert f"new-service/{proposal.id}, not my case {unique}" in cause.message
 
 
 async def test_a_decision_id_repeated_with_other_data_is_refused(

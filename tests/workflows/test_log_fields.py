@@ -7,10 +7,9 @@ import asyncio
 import contextlib
 import io
 import json
-import logging
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,25 +19,10 @@ import pytest
 
 from models.commands import Decision
 from osom import cases
-from osom.logging import configure_logging, reset_logging
 from osom.settings import Settings
 from tests.workflows.conftest import Engine
 from tests.workflows.driver import Case
 from worker import run_worker
-
-
-@pytest.fixture
-def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
-    """The engine's worker (in this process) logs JSON into a string for the test."""
-    monkeypatch.delenv("OSOM_LOG_LEVEL", raising=False)
-    root_level = logging.getLogger().level
-    buffer = io.StringIO()
-    configure_logging(fmt="json", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        reset_logging()
-        logging.getLogger().setLevel(root_level)
 
 
 async def line_where(
