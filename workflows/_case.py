@@ -383,6 +383,3 @@ class CaseEngine(Generic[CaseT]):
         names = {p.id: p.name for p in self.case.directory.people}
         page = _visibility.case_page(status, _view.last_decisions(self.case), names)
         workflow.set_current_details(page)
-
-    def people_triggers(self) -> list[str]:
-        return self.checks.people_triggers()

@@ -70,7 +70,7 @@ class CaseChecks(Generic[CaseT]):
                 f"'{cmd.trigger}' is not a trigger of {definition.title}; triggers: {known}",
                 trigger=cmd.trigger,
             )
-        self.open(cmd.trigger)
+        self._refuse_if_closed(cmd.trigger)
         if spec.automatic:
             raise IllegalTransition(
                 f"{spec.id} {cmd.trigger} is recorded by the engine itself: {spec.description}",
@@ -122,7 +122,7 @@ class CaseChecks(Generic[CaseT]):
                 f"'{cmd.kind}' is not an artefact of {definition.title}; it takes: {kinds}",
                 errors=[{"field": "kind", "message": f"unknown kind {cmd.kind}"}],
             )
-        self.open(f"submit {cmd.kind}")
+        self._refuse_if_closed(f"submit {cmd.kind}")
         if case.state not in spec.states:
             raise IllegalTransition(
                 f"a {cmd.kind} can be submitted in {', '.join(spec.states)}; "
@@ -140,13 +140,13 @@ class CaseChecks(Generic[CaseT]):
         return Checked(acting=acting, at=at, data=artefact)
 
     def reload(self, cmd: DirectoryReload, now: datetime) -> Checked:
-        self.open("reload the directory")
+        self._refuse_if_closed("reload the directory")
         acting = self.case.directory.authorise(
             cmd.actor, DIRECTORY_KEEPERS, {}, "reload the directory"
         )
         return Checked(acting=acting, at=Context(now=now, actor=cmd.actor, role=acting.role))
 
-    def open(self, what: str) -> None:
+    def _refuse_if_closed(self, what: str) -> None:
         if self.definition.state(self.case.state).terminal:
             raise CaseClosed(
                 f"{self.case.case_id} is {self.case.state}, a final state: '{what}' is not "
