@@ -1,10 +1,14 @@
-# The OSOM worker (`osom worker`), as docker-compose.yml runs it.
+# The OSOM worker (`osom worker`) and HTTP API (`osom api`), as docker-compose.yml runs them.
 #
-# Dependencies come from the hashed lock file exactly as `make` installs them (pip refuses any
-# file whose hash is not in requirements.lock), then the engine itself without resolving anything
-# again. Configuration arrives through the environment at run time (see docker-compose.yml):
-# TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (Temporal's standard client configuration), OSOM_DATA_DIR,
-# OSOM_DIRECTORY and OSOM_POLICY. The image holds no organisation data of its own.
+# Dependencies come from the hashed runtime lock exactly as `make dev` installs them (pip refuses
+# any file whose hash is not in requirements.lock), then the engine itself without resolving
+# anything again. The image holds the runtime lock only: no pytest, mypy, ruff, playwright or
+# Temporal test server (those are in requirements-test.lock, which only `make test` installs).
+# Configuration arrives through the environment at run time (see docker-compose.yml):
+# TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (Temporal's standard client configuration),
+# OSOM_RECORD_URL (the record store's database), OSOM_PUBLIC_URL, OSOM_SMTP_URL, OSOM_MAIL_FROM,
+# OSOM_DIRECTORY and OSOM_POLICY; OSOM_DATA_DIR is a scratch folder, /data unless set. The image
+# holds no organisation data of its own.
 FROM python:3.11.14-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,7 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /src
 
-# Dependencies first: this layer is rebuilt only when the lock file changes.
+# Dependencies first: this layer is rebuilt only when the runtime lock changes.
 COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
 
@@ -24,7 +28,8 @@ RUN pip install --require-hashes -r requirements.lock
 COPY . .
 RUN pip install --no-deps .
 
-# An unprivileged user owns /data, so a fresh named volume mounted there is writable by it.
+# An unprivileged user owns /data, the scratch folder (the record lives in its database), so a
+# fresh named volume mounted there is writable by it.
 RUN useradd --system --uid 10001 --no-create-home --home-dir /nonexistent osom \
     && mkdir -p /data \
     && chown osom:osom /data

@@ -15,11 +15,14 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.artefact_store import ArtefactStore
-from activities.directory import ContextLoader, load_policy
+from activities.case_record import CaseRecords
+from activities.delivery import MailSettings
+from activities.directory import ContextLoader, load_directory, load_policy
 from activities.files import sweep_debris
 from activities.logging_context import ActivityLogContext
-from activities.notifications import Outbox
+from activities.notifications import Channels, Outbox
 from activities.other_cases import OtherCases
+from activities.record import RecordStore
 from osom.client import connect, metrics_runtime
 from osom.logging import configure_logging
 from osom.review_schedule import ensure_review_schedule
@@ -33,9 +36,25 @@ log = structlog.get_logger()
 ACTIVITY_THREADS = 8
 
 
-def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecutor) -> Worker:
-    store = ArtefactStore(settings.artefact_root)
-    outbox = Outbox(settings.outbox_root)
+def channels(settings: Settings) -> Channels:
+    """How notifications leave: e-mail if OSOM_SMTP_URL is set, and people's webhooks."""
+    mail = (
+        MailSettings.from_url(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    )
+    return Channels(public_url=settings.public_url, mail=mail)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    executor: ThreadPoolExecutor,
+    record: RecordStore | None = None,
+) -> Worker:
+    """The worker for every OSOM process; ``record`` defaults to the one settings name."""
+    record = record or RecordStore.open(settings.record)
+    store = ArtefactStore(record, settings.public_url, legacy_root=settings.artefact_root)
+    outbox = Outbox(record, channels(settings), lambda: load_directory(settings.directory_path))
+    case_records = CaseRecords(record)
     loader = ContextLoader(settings.directory_path, settings.policy_path)
     other_cases = OtherCases(client)
     return Worker(
@@ -45,6 +64,7 @@ def build_worker(client: Client, settings: Settings, executor: ThreadPoolExecuto
         activities=[
             store.store_artefact,
             store.read_artefact,
+            case_records.record_case,
             outbox.notify,
             loader.load_case_context,
             loader.load_directory,
@@ -68,7 +88,7 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             f"osom worker: missing file(s) {', '.join(map(str, missing))}: "
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
-    sweep_debris(settings.data_dir, settings.artefact_root, settings.outbox_root)
+    sweep_debris(settings.data_dir)
     if client is None:
         # The SDK's metrics come from the runtime the client is made with: one per process.
         runtime = None
@@ -78,15 +98,20 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
         client = await connect(runtime=runtime)
     if settings.review_schedule:
         await keep_review_schedule(client, settings)
+    record = RecordStore.open(settings.record)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(client, settings, executor)
+        worker = build_worker(client, settings, executor, record)
         log.info(
             "worker.started",
             task_queue=settings.task_queue,
             namespace=client.namespace,
-            artefact_root=str(settings.artefact_root),
+            record=record.engine.url.render_as_string(hide_password=True),
+            notifications=channels(settings).describe(),
         )
-        await worker.run()
+        try:
+            await worker.run()
+        finally:
+            record.close()
 
 
 async def keep_review_schedule(client: Client, settings: Settings) -> None:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from models.audit import AuditEntry
+from models.case_view import CaseStatus
 from models.people import Directory
 from models.policy import Policy
 
@@ -18,6 +20,8 @@ class StoreRequest(BaseModel):
     kind: str
     version: int
     content: dict[str, Any]
+    submitted_by: str | None = None
+    submitted_at: datetime | None = None
 
 
 class Notification(BaseModel):
@@ -30,6 +34,17 @@ class Notification(BaseModel):
     subject: str
     body: str
     at: datetime
+
+
+class CaseRecordUpdate(BaseModel):
+    """Audit entries to append to the case's chain (numbered from ``first_seq``) and the
+    case's view as it is now; an empty update only checks that the record answers."""
+
+    case_id: str
+    process: str
+    first_seq: int = 0
+    entries: list[AuditEntry] = []
+    status: CaseStatus | None = None
 
 
 class CaseContext(BaseModel):

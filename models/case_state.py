@@ -74,6 +74,10 @@ class CaseState(BaseModel):
     policy: Policy
     artefacts: dict[str, ArtefactRef] = Field(default_factory=dict)
     audit: list[AuditEntry] = Field(default_factory=list)
+    # Entries before ``audit`` (a long-lived case archived them) and entries in the record:
+    # ``audit[i]`` is entry number ``audit_offset + i`` of the case's chain.
+    audit_offset: int = 0
+    audit_recorded: int = 0
     applied: dict[str, CommandResult] = Field(default_factory=dict)
     fingerprints: dict[str, str] = Field(default_factory=dict, description="by decision id")
     clocks: dict[str, ClockState] = Field(default_factory=dict)

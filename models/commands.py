@@ -121,15 +121,34 @@ class ArtefactSubmission(_Command):
 
 
 class ArtefactRef(BaseModel):
-    """Where one accepted artefact version lives in the artefact store."""
+    """One accepted artefact version in the record: the case it belongs to, its kind, version
+    and sha256, and where the HTTP API serves it. Never a path on a worker's disk.
+
+    Histories recorded before the record existed carry ``json_path``/``markdown_path`` (files
+    on the worker that wrote them) and no ``case_id``; they are kept only so that those
+    histories replay and their versions can be found after ``osom migrate-store``.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     kind: str
     version: int
     sha256: str
-    json_path: str
-    markdown_path: str
+    case_id: str = ""
+    url: str = ""
+    json_path: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    markdown_path: str | None = Field(default=None, exclude_if=lambda v: v is None)
+
+    def stored_under(self, case_id: str) -> bool:
+        """Whether this version was recorded by ``case_id`` (the provenance a message from
+        another case must show before the version it names is read)."""
+        if self.case_id or self.json_path is None:
+            return self.case_id == case_id
+        return f"{case_id}/{self.kind}/" in self.json_path  # a version from the file store
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} v{self.version}"
 
 
 class CommandResult(BaseModel):

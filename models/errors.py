@@ -90,6 +90,17 @@ class ArtefactConflict(OsomError):
     """An artefact version already exists with different content (versions are immutable)."""
 
 
+class RecordUnavailable(OsomError):
+    """The record store (the engine's database) cannot be reached or written right now. Nothing
+    was changed; send the same command again, with the same decision id, once it is back."""
+
+    retryable = True
+
+
+class ArtefactNotFound(UnknownCase):
+    """The record holds no such artefact version of the case."""
+
+
 ALL_ERRORS: dict[str, type[OsomError]] = {
     cls.__name__: cls
     for cls in (
@@ -105,6 +116,8 @@ ALL_ERRORS: dict[str, type[OsomError]] = {
         MalformedInput,
         UnknownCase,
         ArtefactConflict,
+        RecordUnavailable,
+        ArtefactNotFound,
         DecisionIdReused,
         DirectoryUnavailable,
         NoAnswer,

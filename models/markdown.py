@@ -57,9 +57,13 @@ def code(text: object) -> str:
     return f"{fence}{pad}{line or ' '}{pad}{fence}"
 
 
-def file_link(label: object, path: str) -> str:
-    """A link to a local file; the path is percent-encoded, so it cannot end the link early."""
-    return f"[{inline(label)}](file://{quote(path, safe='/')})"
+def link(label: object, url: str) -> str:
+    """A link to an http(s) address (the record's artefacts through the API's public URL);
+    anything else is shown as plain text. The address is percent-encoded wherever a character
+    could end the link early or start markup."""
+    if not re.match(r"^https?://[^\s]+$", url):
+        return inline(label)
+    return f"[{inline(label)}]({quote(url, safe=':/?&=#%~._-')})"
 
 
 def _between_word_chars(line: str, i: int) -> bool:

@@ -77,6 +77,11 @@ class Person(BaseModel):
     roles: frozenset[Role] = frozenset()
     delegations: frozenset[Delegation] = frozenset()
     title: str | None = None
+    # Where notifications reach this person: e-mail, and optionally a chat webhook.
+    email: str | None = Field(
+        default=None, max_length=254, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
+    )
+    webhook: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s]+$")
 
     @model_validator(mode="after")
     def _delegations_need_etm(self) -> Person:

@@ -1,22 +1,26 @@
 """The HTTP front door (``osom api``): start cases, send decisions and artefacts, read cases,
-an approver's inbox and the service network.
+their recorded artefact versions, an approver's inbox, the caller's notifications and the
+service network.
 
 Every request carries a bearer token that stands for one person of the directory
-(``osom.tokens``); that person is the actor of every command sent, whatever the body says.
-Refusals are ``application/problem+json`` with the same error type names as the CLI, and a
-refused command changes nothing: the engine checks it before anything is written.
+(``osom.tokens``, kept in the record); that person is the actor of every command sent, whatever
+the body says. Refusals are ``application/problem+json`` with the same error type names as the
+CLI, and a refused command changes nothing: the engine checks it before anything is written.
+A case's view and audit log are read from the record once its workflow is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import html
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -27,22 +31,27 @@ from starlette.routing import Match
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.artefact_store import artefact_url
+from activities.record import RecordStore
 from models.audit import AuditEntry
 from models.case_view import BlockerView, CaseStatus
 from models.coe import CoeReport
 from models.commands import ArtefactSubmission, CommandResult, Decision, DecisionId, Reason
 from models.errors import (
+    ArtefactNotFound,
     InvalidArtefact,
     MalformedInput,
     NoAnswer,
     OsomError,
     PayloadTooLarge,
+    RecordUnavailable,
     UnknownCase,
     invalid,
 )
 from models.ids import workflow_id_for
 from models.proposal import Proposal
-from osom import cases, views
+from models.record import ArtefactListing, DeliveryState, RecordedNotification, StoredArtefact
+from osom import cases, record_reads, tokens, views
 from osom.api_errors import (
     PROBLEM,
     BodyTimeout,
@@ -52,7 +61,6 @@ from osom.api_errors import (
     problem_responses,
 )
 from osom.json_body import parse_json_body
-from osom.tokens import TokenBook, TokensUnavailable
 
 __all__ = ["BODY_READ_SECONDS", "PROBLEM", "create_app"]
 
@@ -61,6 +69,21 @@ __all__ = ["BODY_READ_SECONDS", "PROBLEM", "create_app"]
 BODY_READ_SECONDS = 5.0
 
 M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
+
+# The highest version number a record holds (a 32-bit INTEGER column in PostgreSQL).
+MAX_VERSION = 2**31 - 1
+# What one artefact version is served as, chosen by the Accept header (JSON when it names none
+# of these, or nothing).
+REPRESENTATIONS = ("application/json", "text/markdown", "text/html")
+# The HTML page runs nothing and loads nothing: what people typed stays text in any case.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 class DecisionRequest(BaseModel):
@@ -83,6 +106,14 @@ class ArtefactRequest(BaseModel):
     decision_id: DecisionId | None = None
 
 
+class NotificationQuery(BaseModel):
+    """What ``GET /v1/notifications`` takes: nothing it does not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: DeliveryState | None = Field(default=None, description="only those in this state")
+
+
 BEARER = HTTPBearer(auto_error=False, description="a token from `osom api-token`")
 
 
@@ -99,13 +130,14 @@ async def current_person(
 Person = Annotated[str, Depends(current_person)]
 
 
-def _authenticated(request: Request, book: TokenBook) -> str:
+async def _authenticated(request: Request, record: RecordStore) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send 'Authorization: Bearer <token>' (osom api-token)")
-    found = book.person_for(token.strip())
+    found = await asyncio.to_thread(tokens.person_for, record, token.strip())
     if found is None:
-        raise Unauthenticated("this token was not issued by this engine, or was revoked")
+        # One answer for a token never issued, expired or revoked: the caller learns nothing.
+        raise Unauthenticated("this token was not issued by this engine, or is no longer valid")
     return found
 
 
@@ -159,6 +191,19 @@ def _takes_a_body(request: Request) -> bool:
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of the path the request's path matches first (as the router tried them),
+    from every route on that path: what the OpenAPI document lists for it."""
+    routes = [route for route in request.app.router.routes if isinstance(route, APIRoute)]
+    first = next(
+        (route.path for route in routes if route.matches(request.scope)[0] is not Match.NONE),
+        None,
+    )
+    return sorted(
+        {method for route in routes if route.path == first for method in route.methods or ()}
+    )
+
+
 def _says_json(content_type: str) -> bool:
     """``application/json`` or ``application/<x>+json``, as FastAPI reads a body as JSON."""
     media = content_type.partition(";")[0].strip().lower()
@@ -173,26 +218,34 @@ class Started(BaseModel):
 
 def create_app(
     client: Callable[[], Awaitable[Client]],
-    tokens: Callable[[], TokenBook],
+    record: RecordStore,
     task_queue: str,
     max_body_bytes: int = 64 * 1024,
+    public_url: str = "http://127.0.0.1:8000",
 ) -> FastAPI:
-    """The API over a Temporal client (connected on first use) and the operator's tokens."""
+    """The API over a Temporal client (connected on first use) and the record (its schema
+    brought up to date by the caller: ``RecordStore.open``), which holds the tokens, the
+    artefact versions, the outbox and the view of cases whose workflow is gone. Links to
+    artefacts are made with ``public_url``, the API's address as people reach it."""
     app = FastAPI(
         title="OSOM workflow engine",
         version="1",
         description=__doc__,
         responses=problem_responses(),
     )
-    app.state.tokens = tokens
+    app.state.record = record
+
+    async def read(call: Callable[..., R], *args: object) -> R:
+        """A record read in a thread: the store is synchronous, the event loop must not wait."""
+        return await asyncio.to_thread(call, *args)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: RequestResponseEndpoint) -> Response:
         """Who is calling, then how big the body is before any of it is read, then the body."""
         if request.url.path.startswith("/v1/"):
             try:
-                request.state.person = _authenticated(request, tokens())
-            except (TokensUnavailable, Unauthenticated) as err:
+                request.state.person = await _authenticated(request, record)
+            except (RecordUnavailable, Unauthenticated) as err:
                 return problem_response(err)
             refused = await _body_refused(request, max_body_bytes)
             if refused is not None:
@@ -214,7 +267,12 @@ def create_app(
         problem = (
             UnknownCase(str(err.detail)) if err.status_code == 404 else OsomError(str(err.detail))
         )
-        return problem_response(problem, err.status_code, err.headers)  # a 405's Allow, say
+        headers = dict(err.headers or {})  # a 405's Allow, say
+        if err.status_code == 405:
+            # Starlette names the methods of the first route on the path only; GET and POST
+            # on /artefacts are two routes.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return problem_response(problem, err.status_code, headers)
 
     @app.exception_handler(Exception)
     async def failed(request: Request, err: Exception) -> JSONResponse:
@@ -263,7 +321,8 @@ def create_app(
             data=request.data,
             reason=request.reason,
         )
-        return await cases.decide(await client(), workflow_id_for(case), decision)
+        workflow_id = _case_id(case)
+        return await cases.decide(await client(), workflow_id, decision)
 
     @app.post("/v1/cases/{case:path}/artefacts", tags=["commands"])
     async def submit(case: str, request: ArtefactRequest, who: Person) -> CommandResult:
@@ -275,20 +334,87 @@ def create_app(
             content=request.content,
             reason=request.reason,
         )
-        return await cases.submit(await client(), workflow_id_for(case), submission)
+        workflow_id = _case_id(case)
+        return await cases.submit(await client(), workflow_id, submission)
+
+    @app.get(
+        "/v1/cases/{case:path}/artefacts/{kind}/v{version}",
+        tags=["read"],
+        response_model=StoredArtefact,
+        responses={
+            200: {
+                "description": "the version: JSON, its Markdown document or that as HTML (Accept)",
+                "content": {
+                    "text/markdown": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
+            }
+        },
+    )
+    async def artefact(
+        case: str,
+        kind: Annotated[str, Path(pattern=r"^[a-z][a-z_]{0,59}$")],
+        version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+        request: Request,
+        who: Person,
+    ) -> Response:
+        """One recorded artefact version, as the Accept header asks: ``application/json``
+        (the default), ``text/markdown`` (its document) or ``text/html`` (that document as a
+        page)."""
+        case_id = _case_id(case)
+        stored = await read(record.artefact, case_id, kind, version)
+        if stored is None:
+            raise ArtefactNotFound(
+                f"the record holds no {kind} v{version} of {case}",
+                case_id=case_id,
+                kind=kind,
+                version=version,
+            )
+        vary = {"Vary": "Accept"}
+        wanted = negotiate(request.headers.get("accept", ""))
+        if wanted == "text/markdown":
+            return Response(stored.document, media_type="text/markdown", headers=vary)
+        if wanted == "text/html":
+            return HTMLResponse(artefact_page(stored), headers=vary | PAGE_HEADERS)
+        return JSONResponse(stored.model_dump(mode="json"), headers=vary)
+
+    @app.get("/v1/cases/{case:path}/artefacts", tags=["read"])
+    async def artefacts(case: str, who: Person) -> list[ArtefactListing]:
+        """Every recorded version of every artefact of the case, with those it keeps under
+        it (a service's assessment reports), each with where to read it."""
+        case_id = _case_id(case)
+        stored = await read(record.artefacts, case_id)
+        if not stored and await read(record.case, case_id) is None:
+            raise UnknownCase(f"the record knows no case {case}", case_id=case_id)
+        return [
+            ArtefactListing(
+                kind=one.kind,
+                version=one.version,
+                sha256=one.sha256,
+                submitted_by=one.submitted_by,
+                submitted_at=one.submitted_at,
+                url=artefact_url(public_url, one.case_id, one.kind, one.version),
+            )
+            for one in stored
+        ]
 
     @app.get("/v1/cases/{case:path}/blockers", tags=["read"])
     async def blockers(case: str, who: Person) -> list[BlockerView]:
-        return (await cases.status(await client(), workflow_id_for(case))).blockers
+        workflow_id = _case_id(case)
+        return (await record_reads.status(await client(), record, workflow_id)).blockers
 
     @app.get("/v1/cases/{case:path}/audit", tags=["read"])
     async def audit(case: str, who: Person) -> list[AuditEntry]:
-        return await cases.audit_log(await client(), workflow_id_for(case))
+        """The case's audit log; from the record once its workflow is gone."""
+        workflow_id = _case_id(case)
+        return await record_reads.audit_log(await client(), record, workflow_id)
 
     @app.get("/v1/cases/{case:path}", tags=["read"])
     async def status(case: str, who: Person) -> CaseStatus:
-        """(Declared after /blockers and /audit: a workflow id may hold a slash.)"""
-        return await cases.status(await client(), workflow_id_for(case))
+        """The case's view; from the record once its workflow is gone. (Declared after the
+        routes under a case: a workflow id may hold a slash.)"""
+        workflow_id = _case_id(case)
+        return await record_reads.status(await client(), record, workflow_id)
 
     @app.get("/v1/services", tags=["read"])
     async def services(who: Person) -> list[views.ServiceRow]:
@@ -299,7 +425,101 @@ def create_app(
         """What waits for the token's person across all cases."""
         return await views.inbox(await client(), who)
 
+    @app.get("/v1/notifications", tags=["read"])
+    async def notifications(
+        who: Person, query: Annotated[NotificationQuery, Query()]
+    ) -> list[RecordedNotification]:
+        """The notifications addressed to the token's person, oldest first, with where their
+        delivery stands; in one ``state`` only if given."""
+        mine = functools.partial(record.notifications, person=who, state=query.state)
+        return await read(mine)
+
     return app
+
+
+def _case_id(case: str) -> str:
+    """The workflow id (and record id) of what the path calls a case. No case id holds a
+    control character (Temporal refuses one, PostgreSQL takes no NUL in a string), so a name
+    that does is a case nobody knows, answered without asking either."""
+    if not case.strip():  # also what Starlette's path pattern leaves of a lone line break
+        raise UnknownCase("name a case: /v1/cases/<business key or workflow id>")
+    if any(ord(char) < 32 or ord(char) == 127 for char in case):
+        raise UnknownCase("there is no case whose name holds a control character")
+    return workflow_id_for(case)
+
+
+def negotiate(accept: str, offered: tuple[str, ...] = REPRESENTATIONS) -> str:
+    """The offered media type the Accept header ranks highest: the first offered on a tie,
+    and when the header is empty or accepts nothing offered."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if media.count("/") != 1:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also NaN
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    best, best_quality = offered[0], 0.0
+    for candidate in offered:
+        quality = _quality(candidate, ranges)
+        if quality > best_quality:
+            best, best_quality = candidate, quality
+    return best
+
+
+def _quality(media: str, ranges: list[tuple[str, float]]) -> float:
+    """The quality the most specific matching range gives ``media`` (0: none matches)."""
+    kind = media.partition("/")[0]
+    found, specificity = 0.0, -1
+    for accepted, quality in ranges:
+        if accepted == media:
+            rank = 2
+        elif accepted == f"{kind}/*":
+            rank = 1
+        elif accepted == "*/*":
+            rank = 0
+        else:
+            continue
+        if rank > specificity:
+            found, specificity = quality, rank
+    return found
+
+
+def artefact_page(stored: StoredArtefact) -> str:
+    """The version's Markdown document as a minimal HTML page. The document holds what people
+    typed escaped as Markdown text; raw HTML in it is never passed through."""
+    title = f"{stored.kind.replace('_', ' ')} v{stored.version} of {stored.case_id}"
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n</head>\n<body>\n<main>\n"
+        f"{markdown_html()(stored.document)}</main>\n</body>\n</html>\n"
+    )
+
+
+@functools.cache
+def markdown_html() -> Callable[[str], str]:
+    """Markdown to HTML with markdown-it-py (CommonMark and tables, raw HTML escaped, only
+    safe link targets) if it is installed, else the text escaped and shown as it is."""
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:  # not a declared dependency of the engine (it comes with rich)
+        return preformatted
+    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
+    return renderer.render
+
+
+def preformatted(text: str) -> str:
+    """``text`` escaped, as it is, in a ``<pre>`` block."""
+    return f"<pre>{html.escape(text)}</pre>\n"
 
 
 def _command(model: type[M], **fields: object) -> M:

@@ -1,5 +1,6 @@
 """The HTTP API's refusals: ``application/problem+json`` (RFC 9457) with the CLI's error type
-names, the HTTP status of each type, and the problem documents the OpenAPI schema lists."""
+names, the HTTP status of each type (a retryable one with its Retry-After), and the problem
+documents the OpenAPI schema lists."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.errors import (
     ArtefactConflict,
+    ArtefactNotFound,
     ArtefactsMissing,
     CaseClosed,
     CaseExists,
@@ -25,6 +27,7 @@ from models.errors import (
     NotAuthorised,
     OsomError,
     PayloadTooLarge,
+    RecordUnavailable,
     TemporalUnreachable,
     UnknownCase,
 )
@@ -45,10 +48,12 @@ class BodyTimeout(OsomError):
     """The client did not send the body it declared in time."""
 
 
-# HTTP status per refusal; the body names the error type itself.
+# HTTP status per refusal; the body names the error type itself. Looked up along the error's
+# class hierarchy, most specific first (``status_of``), never by its message.
 STATUS_FOR: dict[type[OsomError], int] = {
     NotAuthorised: 403,
     UnknownCase: 404,
+    ArtefactNotFound: 404,
     CaseClosed: 409,
     IllegalTransition: 409,
     ArtefactsMissing: 409,
@@ -66,6 +71,12 @@ STATUS_FOR: dict[type[OsomError], int] = {
     UnsupportedMediaType: 415,
     BodyTimeout: 408,
     TokensUnavailable: 503,
+    RecordUnavailable: 503,
+}
+
+# Refusals worth sending again shortly: the seconds a client is told to wait (Retry-After).
+RETRY_AFTER: dict[type[OsomError], int] = {
+    RecordUnavailable: 5,
 }
 
 
@@ -99,10 +110,19 @@ def problem_responses() -> dict[int | str, dict[str, object]]:
 
 
 def status_of(err: OsomError) -> int:
+    """The status of the most specific class of ``err`` that has one."""
     for kind in type(err).__mro__:
         if kind in STATUS_FOR:
             return STATUS_FOR[kind]
     return 502 if type(err) is OsomError else 400
+
+
+def retry_after(err: OsomError) -> int | None:
+    """Seconds to wait before sending the same request again, if the refusal says so."""
+    for kind in type(err).__mro__:
+        if kind in RETRY_AFTER:
+            return RETRY_AFTER[kind]
+    return None
 
 
 def problem_response(
@@ -118,6 +138,8 @@ def problem_response(
         **{k: v for k, v in err.details.items() if _jsonable(v)},
     }
     sent = dict(headers or {}) | ({"WWW-Authenticate": "Bearer"} if status == 401 else {})
+    if (wait := retry_after(err)) is not None:
+        sent.setdefault("Retry-After", str(wait))
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=sent)
 
 

@@ -34,6 +34,19 @@ class Settings:
     api_tokens: Path = Path("data/api-tokens.yaml")
     # Where the worker serves the Temporal SDK's Prometheus metrics (host:port); None: nowhere.
     metrics_address: str | None = None
+    # The record store (SQLAlchemy URL): SQLite in the data folder unless set, PostgreSQL
+    # (postgresql+psycopg://user:password@host:5432/database) in a deployment.
+    record_url: str = ""
+    # The HTTP API's address as people reach it: artefact and case links are made with it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Where e-mail goes out (smtp://host:port, smtps://..., smtp+starttls://user:pass@host:587);
+    # empty: notifications are only recorded (and chat webhooks, if people have them, posted).
+    smtp_url: str = ""
+    mail_from: str = "osom@localhost"
+
+    @property
+    def record(self) -> str:
+        return self.record_url or f"sqlite:///{self.data_dir / 'record.sqlite3'}"
 
     @classmethod
     def in_folder(cls, root: Path, organisation: Path, task_queue: str) -> Settings:
@@ -65,6 +78,10 @@ class Settings:
             not in ("off", "0", "false", "no"),
             api_tokens=Path(os.environ.get("OSOM_API_TOKENS", data_dir / "api-tokens.yaml")),
             metrics_address=os.environ.get("OSOM_METRICS_ADDRESS") or None,
+            record_url=os.environ.get("OSOM_RECORD_URL", ""),
+            public_url=os.environ.get("OSOM_PUBLIC_URL", "http://127.0.0.1:8000"),
+            smtp_url=os.environ.get("OSOM_SMTP_URL", ""),
+            mail_from=os.environ.get("OSOM_MAIL_FROM", "osom@localhost"),
         )
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: the example organisation and the exit-status guard."""
+"""Fixtures shared by every test: the example organisation, the exit-status guard and a private
+PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from models.policy import Policy
 from models.proposal import Proposal
 from osom.logging import configure_logging, reset_logging
 from tests.examples import EXAMPLES, load_yaml
+from tests.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +69,12 @@ def stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     finally:
         reset_logging()
         logging.getLogger().setLevel(root_level)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server for the whole run (tests/postgres.py), started at the first
+    test that asks for it; a test wanting an empty database takes ``postgres.new_database()``.
+    Tests that ``kill()`` a server start their own instead of this shared one."""
+    with PostgresServer() as server:
+        yield server

@@ -30,6 +30,7 @@ async def call(
     *,
     summary: str,
     start_to_close: timedelta = ...,
+    retry: RetryPolicy = ...,
 ) -> R: ...
 
 
@@ -40,6 +41,7 @@ async def call(
     *,
     summary: str,
     start_to_close: timedelta = ...,
+    retry: RetryPolicy = ...,
 ) -> R: ...
 
 
@@ -49,6 +51,7 @@ async def call(
     *,
     summary: str,
     start_to_close: timedelta = ...,
+    retry: RetryPolicy = ...,
 ) -> R: ...
 
 
@@ -58,12 +61,13 @@ async def call(
     *,
     summary: str,
     start_to_close: timedelta = ACTIVITY_TIMEOUT,
+    retry: RetryPolicy = BOUNDED_RETRY,
 ) -> Any:
     """Run ``activity``; an ``ActivityError`` once its retries are spent."""
     return await workflow.execute_activity_method(
         activity,
         args=[] if arg is _NO_ARGUMENT else [arg],
         start_to_close_timeout=start_to_close,
-        retry_policy=BOUNDED_RETRY,
+        retry_policy=retry,
         summary=summary,
     )

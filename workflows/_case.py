@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows._held import HeldMoves
     from workflows._machine import ProcessMachine
     from workflows._outbox import NotificationQueue
+    from workflows._recorder import CaseRecorder
     from workflows._signals import SignalSender
     from workflows._timers import TimerLoop
     from workflows.activity_contracts import DirectoryActivities
@@ -83,6 +84,7 @@ class CaseEngine(Generic[CaseT]):
         self.deadlines = DeadlineClocks(self)
         self.held = HeldMoves(self)
         self.audit = _audit.AuditLog(definition.name, case)
+        self.recorder = CaseRecorder(definition.name, case, self.status)
         self.system = SYSTEM
 
     # -- the Temporal handlers' shared shapes ----------------------------------------------------
@@ -134,6 +136,7 @@ class CaseEngine(Generic[CaseT]):
         if (earlier := self.replayed(cmd)) is not None:
             return earlier
         checked = self.checks.decision(cmd, workflow.now())
+        await self.recorder.ready()
         spec = self.definition.transition(cmd.trigger)
         assert spec is not None
         source = self.case.state
@@ -229,13 +232,16 @@ class CaseEngine(Generic[CaseT]):
         if (earlier := self.replayed(cmd)) is not None:
             return earlier
         checked = self.checks.submission(cmd, workflow.now())
+        await self.recorder.ready()
         spec = self.definition.artefact(cmd.kind)
         assert spec is not None
         current = self.case.artefacts.get(cmd.kind)
         version = current.version + 1 if current else 1
         artefact = checked.data
         assert artefact is not None  # an artefact is always checked against its model
-        ref = await _records.store(workflow.info().workflow_id, cmd.kind, version, artefact)
+        ref = await _records.store(
+            workflow.info().workflow_id, cmd.kind, version, artefact, checked.acting.person
+        )
         spec.record(self.case, artefact, checked.at)
         self.case.artefacts[cmd.kind] = ref
         state = self.case.state
@@ -248,6 +254,7 @@ class CaseEngine(Generic[CaseT]):
         if (earlier := self.replayed(cmd)) is not None:
             return earlier
         checked = self.checks.reload(cmd, workflow.now())
+        await self.recorder.ready()
         try:
             self.case.directory = await call(
                 DirectoryActivities.load_directory, summary="reload the directory of people"
@@ -317,6 +324,11 @@ class CaseEngine(Generic[CaseT]):
         """Send queued notifications until the case is final and every handler is done (a
         move that ends the case queues its notifications after its last step)."""
         await self.outbox.deliver(lambda: self.final() and workflow.all_handlers_finished())
+
+    async def keep_record(self) -> None:
+        """Write the audit entries to the record as they arise, until the case is final, every
+        handler is done and the record holds every entry."""
+        await self.recorder.keep(lambda: self.final() and workflow.all_handlers_finished())
 
     # -- deadlines -------------------------------------------------------------------------------
 

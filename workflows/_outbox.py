@@ -13,15 +13,21 @@ from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.activity_io import Notification
+    from models.errors import RecordUnavailable
     from workflows.activity_contracts import NotifyActivities
 
-NOTIFY_TIMEOUT = timedelta(seconds=10)
-# Notifications must not pile up behind a broken channel.
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=3)
+# Each channel of each recipient has 10 s; a notification to many people needs them all.
+NOTIFY_TIMEOUT = timedelta(minutes=2)
+RECORD_DOWN_WAIT = timedelta(seconds=30)
+# A channel that fails is tried again after 2 s, 4 s and 8 s; then the notification is marked
+# failed in the record (notifications must not pile up behind a broken channel).
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), backoff_coefficient=2, maximum_attempts=4
+)
 
 
 class NotificationQueue:
@@ -84,9 +90,20 @@ class NotificationQueue:
                     retry_policy=NOTIFY_RETRY,
                     summary=notification.subject[:200],
                 )
-            except ActivityError:
+            except ActivityError as err:
+                if _record_was_down(err):
+                    # Not even recorded: keep it first in line and try again once the record
+                    # may be back, so no notification is lost to an outage.
+                    self._queued.insert(0, notification)
+                    await workflow.sleep(RECORD_DOWN_WAIT)
+                    continue
                 workflow.logger.warning(
                     "notification.failed", extra={"notification_id": notification.id}
                 )
             finally:
                 self._sending = False
+
+
+def _record_was_down(err: ActivityError) -> bool:
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.type == RecordUnavailable.__name__

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models.activity_io import StoreRequest
     from models.commands import ArtefactRef
     from models.contract import ServiceContract
-    from models.errors import ArtefactConflict, OsomError
+    from models.errors import ArtefactConflict, OsomError, RecordUnavailable
     from models.ids import lifecycle_workflow_id
     from workflows._activity import call
     from workflows.activity_contracts import StoreActivities
@@ -30,10 +30,17 @@ M = TypeVar("M", bound=BaseModel)
 STORE_TIMEOUT = timedelta(seconds=10)
 
 
-async def store(case_id: str, kind: str, version: int, artefact: BaseModel) -> ArtefactRef:
+async def store(
+    case_id: str, kind: str, version: int, artefact: BaseModel, submitted_by: str | None = None
+) -> ArtefactRef:
     """Store one version; an ArtefactConflict if that version holds other content."""
     request = StoreRequest(
-        case_id=case_id, kind=kind, version=version, content=artefact.model_dump(mode="json")
+        case_id=case_id,
+        kind=kind,
+        version=version,
+        content=artefact.model_dump(mode="json"),
+        submitted_by=submitted_by,
+        submitted_at=workflow.now(),
     )
     try:
         return await call(
@@ -46,6 +53,8 @@ async def store(case_id: str, kind: str, version: int, artefact: BaseModel) -> A
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type == ArtefactConflict.__name__:
             raise ArtefactConflict(cause.message) from err
+        if isinstance(cause, ApplicationError) and cause.type == RecordUnavailable.__name__:
+            raise RecordUnavailable(f"could not store {kind} v{version}: {cause.message}") from err
         raise OsomError(f"could not store {kind} v{version}: {cause}") from err
 
 
@@ -57,7 +66,8 @@ async def read_stored(ref: ArtefactRef, model: type[M], summary: str) -> M | Non
         return model.model_validate(content)
     except (ActivityError, ValidationError) as err:
         workflow.logger.warning(
-            "artefact.unreadable", extra={"path": ref.json_path, "error": str(err)}
+            "artefact.unreadable",
+            extra={"case_id": ref.case_id, "artefact": ref.label, "error": str(err)},
         )
         return None
 
@@ -65,10 +75,7 @@ async def read_stored(ref: ArtefactRef, model: type[M], summary: str) -> M | Non
 async def stored_contract(ref: ArtefactRef, service_id: str) -> ServiceContract | None:
     """A service's contract version as its lifecycle stored it (for the cases that follow the
     service: its open assessments and Corrections of Error)."""
-    if (
-        ref.kind != "service_contract"
-        or f"{lifecycle_workflow_id(service_id)}/service_contract/" not in ref.json_path
-    ):
+    if ref.kind != "service_contract" or not ref.stored_under(lifecycle_workflow_id(service_id)):
         return None
     summary = f"read {service_id}'s contract v{ref.version}"
     contract = await read_stored(ref, ServiceContract, summary)

@@ -12,7 +12,7 @@ from temporalio.common import (
 )
 
 from models.case_view import CaseStatus
-from models.markdown import code, file_link, inline
+from models.markdown import code, inline, link
 
 PROCESS = SearchAttributeKey.for_keyword("OsomProcess")
 CASE_ID = SearchAttributeKey.for_keyword("OsomCaseId")
@@ -119,7 +119,7 @@ def case_page(status: CaseStatus, last_decisions: list[str], names: dict[str, st
     if status.artefacts:
         lines += ["", "### Artefacts", ""]
         lines += [
-            f"- {file_link(f'{kind} v{ref.version}', ref.markdown_path)}: {code(ref.markdown_path)}"
-            for kind, ref in status.artefacts.items()
+            f"- {link(ref.label, ref.url)} · sha256 {code(ref.sha256[:12])}"
+            for ref in status.artefacts.values()
         ]
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from typing import Any
 
 from temporalio import activity
 
-from models.activity_io import CaseContext, Notification, StoreRequest
+from models.activity_io import CaseContext, CaseRecordUpdate, Notification, StoreRequest
 from models.coe import ServiceLookup
 from models.coe_review import CaseMessage, MessageAnswer, PoolEntry, PoolQuery
 from models.commands import ArtefactRef
@@ -31,6 +31,14 @@ class StoreActivities:
         raise NotImplementedError
 
 
+class RecordActivities:
+    @activity.defn
+    def record_case(self, update: CaseRecordUpdate) -> int:
+        """Append audit entries to the case's chain and keep its view; the number of the next
+        entry to record. An empty update only checks that the record answers."""
+        raise NotImplementedError
+
+
 class DirectoryActivities:
     @activity.defn
     def load_directory(self) -> Directory:
@@ -45,8 +53,9 @@ class DirectoryActivities:
 
 class NotifyActivities:
     @activity.defn
-    def notify(self, notification: Notification) -> str:
-        """Send one notification; a retry with the same id never sends twice."""
+    async def notify(self, notification: Notification) -> str:
+        """Record one notification and deliver it; a retry with the same id never sends
+        twice. The state it ends in: delivered, recorded (nobody has a channel) or failed."""
         raise NotImplementedError
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import typer
 
-from osom.cli import commands, diagrams, inspecting, serving
+from osom.cli import commands, diagrams, inspecting, recording, serving
 from osom.cli.review import review_app
 from osom.cli.start import start_app
 
@@ -44,6 +44,8 @@ def build_app(dev: Command | None = None, worker: Command | None = None) -> type
     app.command("diagram")(diagrams.diagram)
     app.command("docs")(diagrams.docs)
     app.command("outbox")(inspecting.outbox)
+    app.command("verify")(recording.verify)
+    app.command("migrate-store")(recording.migrate_store)
     return app
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
@@ -14,9 +15,13 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from models.case_view import CaseStatus
-from models.commands import CommandResult
+from models.commands import ArtefactRef, CommandResult
 from models.errors import NoAnswer, OsomError, invalid
 from osom import cases
+from osom.settings import Settings
+
+if TYPE_CHECKING:
+    from activities.record import RecordStore
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -71,8 +76,34 @@ def print_result(result: CommandResult) -> None:
     typer.secho(f"accepted: {result.message}{again}", fg="green")
     typer.echo(f"decision id: {result.decision_id}")
     if result.artefact:
-        typer.echo(f"stored: {result.artefact.json_path}")
-        typer.echo(f"        {result.artefact.markdown_path}")
+        typer.echo(f"stored: {describe(result.artefact)}")
+        typer.echo(f"sha256: {result.artefact.sha256}")
+
+
+def describe(ref: ArtefactRef) -> str:
+    """``kind vN`` and where it is read: its URL in the HTTP API (the file of a version stored
+    before the record, in the history of an older case)."""
+    where = ref.url or (f"{ref.markdown_path} (file store)" if ref.markdown_path else "")
+    return f"{ref.label} {where}".rstrip()
+
+
+@contextmanager
+def opened_record(settings: Settings | None = None) -> Iterator[RecordStore]:
+    """The record the settings name (OSOM_RECORD_URL, or the SQLite file in the data folder),
+    its schema brought up to date, closed afterwards. RecordUnavailable if it cannot be
+    reached: inside ``run``, a refusal like any other."""
+    from activities.record import RecordStore
+
+    record = RecordStore.open((settings or Settings.from_env()).record)
+    try:
+        yield record
+    finally:
+        record.close()
+
+
+def record_location(record: RecordStore) -> str:
+    """The record's URL without its password, to say where something was read or kept."""
+    return record.engine.url.render_as_string(hide_password=True)
 
 
 async def wait_for_verdict(client: Client, workflow_id: str) -> CaseStatus | None:

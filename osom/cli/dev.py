@@ -8,6 +8,8 @@ The worker itself belongs to the composition root: ``main.py`` declares the comm
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 import re
 import signal
 from collections.abc import Awaitable, Callable
@@ -62,6 +64,8 @@ def run_dev(
     """Start the dev server, wait for it, then run the worker and the API until Ctrl-C."""
     configure_logging()
     settings = Settings.from_env()
+    if not os.environ.get("OSOM_PUBLIC_URL"):  # links point at this API, on its port
+        settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{api_port}")
     data_dir = (data_dir or settings.data_dir).resolve()
     server = DevServer(
         db_file=data_dir / "temporal.db",
@@ -103,8 +107,8 @@ def run_dev(
         typer.secho(f"\n  Temporal Web UI:  {server.ui_url}", fg="green", bold=True)
         typer.echo(f"  Temporal server:  {server.address} (namespace {client.namespace})")
         typer.echo(f"  HTTP API:         http://127.0.0.1:{api_port}/docs (tokens: osom api-token)")
-        typer.echo(f"  Artefact store:   {settings.artefact_root}")
-        typer.echo(f"  Outbox:           {settings.outbox_root}\n")
+        typer.echo(f"  Record:           {hidden_password(settings.record)}")
+        typer.echo(f"  Notifications:    {notifications_go(settings)}\n")
         api = api_server(settings, client, "127.0.0.1", api_port)
         await asyncio.gather(run_worker(settings, client), api.serve())
 
@@ -120,6 +124,12 @@ def run_dev(
         process.terminate()
         process.wait(timeout=30)
         loop.close()
+
+
+def hidden_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def server_failed(what: str, log_file: Path, since: int, ports: dict[str, int]) -> typer.Exit:
@@ -140,3 +150,11 @@ def server_failed(what: str, log_file: Path, since: int, ports: dict[str, int]) 
     if not named:
         typer.echo(f"If a port is taken, pick others: {PORT_CHOICES}.", err=True)
     return typer.Exit(1)
+
+
+def notifications_go(settings: Settings) -> str:
+    """Where notifications go, said once at start so nobody waits for a mail that never comes."""
+    if settings.smtp_url:
+        host = settings.smtp_url.split("@")[-1].split("/")[0]
+        return f"e-mailed through {host} (OSOM_SMTP_URL), and to people's webhooks"
+    return "recorded in the outbox only (`osom outbox`); set OSOM_SMTP_URL to e-mail them"

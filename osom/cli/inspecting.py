@@ -1,5 +1,9 @@
 """Commands that read cases and what the engine sent: ``osom status``, ``inbox``, ``services``,
-``log`` and ``outbox``."""
+``log`` and ``outbox``.
+
+``status`` and ``log`` ask the case's workflow while Temporal keeps its history and the record
+once it is gone; ``outbox`` reads the record's notifications, with where each one's delivery
+stands."""
 
 from __future__ import annotations
 
@@ -8,25 +12,28 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from activities.notifications import Outbox
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.ids import workflow_id_for
-from osom import cases
-from osom.cli.common import Actor, CaseRef, JsonOpt, progress, run
+from osom import record_reads
+from osom.cli.common import Actor, CaseRef, JsonOpt, describe, opened_record, progress, run
 from osom.client import connect
-from osom.settings import Settings
 
 if TYPE_CHECKING:
+    from models.record import RecordedNotification
     from osom.views import InboxItem, ServiceRow
 
 
 def status(case: CaseRef, as_json: JsonOpt = False) -> None:
-    """State, what blocks the case, who it waits for, the deadline and the last audit entries."""
+    """State, what blocks the case, who it waits for, the deadline and the last audit entries.
+
+    From the case's workflow, or from the record once its history is gone."""
     workflow_id = workflow_id_for(case)
 
     async def action() -> CaseStatus:
-        return await cases.status(await connect(), workflow_id)
+        client = await connect()  # the workflow answers while Temporal keeps its history
+        with opened_record() as record:
+            return await record_reads.status(client, record, workflow_id)
 
     result = run(action)
     if as_json:
@@ -58,8 +65,8 @@ def print_status(s: CaseStatus) -> None:
             typer.echo(f"ready:    {b.id} {b.trigger} — {b.description} ({', '.join(b.who)})")
     if s.legal_triggers:
         typer.echo(f"triggers: {', '.join(s.legal_triggers)}")
-    for kind, ref in s.artefacts.items():
-        typer.echo(f"artefact: {kind} v{ref.version} {ref.markdown_path}")
+    for ref in s.artefacts.values():
+        typer.echo(f"artefact: {describe(ref)} sha256 {ref.sha256}")
     typer.echo("recent:")
     for e in s.recent:
         moved = f"{e.from_state or '∅'} -> {e.to_state}"
@@ -117,21 +124,56 @@ def services(as_json: JsonOpt = False) -> None:
 
 
 def audit(case: CaseRef) -> None:
-    """The whole audit log of a case as JSON lines."""
+    """The whole audit log of a case as JSON lines.
+
+    From the case's workflow, or from the record once its history is gone."""
     workflow_id = workflow_id_for(case)
 
     async def action() -> list[AuditEntry]:
-        return await cases.audit_log(await connect(), workflow_id)
+        client = await connect()  # the workflow answers while Temporal keeps its history
+        with opened_record() as record:
+            return await record_reads.audit_log(client, record, workflow_id)
 
     for entry in run(action):
         typer.echo(entry.model_dump_json())
 
 
 def outbox(
-    to: Annotated[
-        str | None, typer.Option("--to", help="only notifications to this person")
+    person: Annotated[
+        str | None,
+        typer.Option("--person", "--to", help="only notifications to this person (P-001)"),
     ] = None,
+    failed: Annotated[
+        bool, typer.Option("--failed", help="only those whose delivery failed for good")
+    ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Notifications the engine has sent (the outbox in the data folder)."""
-    for n in Outbox(Settings.from_env().outbox_root).read(to):
-        typer.echo(f"{n.at:%Y-%m-%d %H:%M} {n.kind:10} to {','.join(n.to)}: {n.subject}")
+    """Notifications the engine has sent (the record's outbox), with where delivery stands.
+
+    Oldest first, one line each: when, kind, state (pending, delivered, recorded: nobody it
+    is for has a channel, failed: retries ran out), attempts, case, recipients, subject and
+    the last error."""
+
+    async def action() -> list[RecordedNotification]:
+        with opened_record() as record:
+            return record.notifications(person, "failed" if failed else None)
+
+    found = run(action)
+    if as_json:
+        typer.echo(json.dumps([n.model_dump(mode="json") for n in found], indent=2))
+        return
+    if not found:
+        failing = " failed" if failed else ""
+        typer.echo(f"no{failing} notifications" + (f" to {person}" if person else ""))
+    for n in found:
+        typer.echo(outbox_line(n))
+
+
+def outbox_line(n: RecordedNotification) -> str:
+    """One line per notification (a multi-line error is joined into one)."""
+    error = f" — last error: {' '.join(n.last_error.split())}" if n.last_error else ""
+    tries = f"{n.attempts} attempt{'' if n.attempts == 1 else 's'}"
+    return (
+        f"{n.at:%Y-%m-%d %H:%M} {n.kind:10} {n.state:9} {tries:10} {n.case_id} "
+        f"to {','.join(n.to)}: {' '.join(n.subject.split())}{error}"
+    )

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from activities.record import RecordStore
+from osom import tokens as api_tokens
 from osom.api import create_app
 from osom.devserver import DevServer
 from osom.reliability.campaign import ANSWER_SECONDS, Campaign
@@ -20,7 +22,6 @@ from osom.reliability.doors import Doors
 from osom.reliability.figures import Figures
 from osom.reliability.journeys import PEOPLE, STEPS
 from osom.reliability.processes import EngineProcesses, connect_to, engine_env, free_port
-from osom.tokens import TokenBook
 
 WORKER_KILLS = ("worker at a gate", "worker down", "worker in flight")
 
@@ -65,16 +66,17 @@ async def campaign(
         server = DevServer(db_file=folder / "temporal.db", port=port, ui_port=free_port({port}))
         task_queue = "osom-reliability"
         processes = EngineProcesses(server, engine_env(folder, server.address, task_queue), folder)
+        # The worker's own record (SQLite in its data folder): the API reads what it writes.
+        record = RecordStore.open(f"sqlite:///{folder / 'data' / 'record.sqlite3'}")
         try:
             client = await processes.start_server(connect_to)
             await processes.start_worker()
-            book = TokenBook()
-            tokens = {person: book.issue(person, "reliability") for person in PEOPLE}
+            tokens = {person: api_tokens.issue(record, person, "reliability") for person in PEOPLE}
 
             async def temporal() -> Client:
                 return client
 
-            app = create_app(temporal, lambda: book, task_queue)
+            app = create_app(temporal, record, task_queue)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://osom", timeout=2 * ANSWER_SECONDS
@@ -92,5 +94,6 @@ async def campaign(
                 figures = await Campaign(doors, processes, seed).run(total, plan)
         finally:
             processes.stop()
+            record.close()
     print(f"took {time.monotonic() - began:.0f} s")
     return figures

@@ -3,10 +3,14 @@
 The server runs on free ports picked here (never 7233/8233, which a developer may be using), with
 its SQLite file, the engine's data folder and every process log under one temporary folder. Each
 process the fixtures start is stopped (terminate, then kill if it lingers) even if a test fails.
+
+What the worker records (artefact versions, audit chains, the outbox) is in its record, the
+SQLite file ``record.sqlite3`` in its data folder; ``Osom.record()`` opens it for a test to read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -14,12 +18,16 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import Client
 
+from activities.record import RecordStore
+from models.record import StoredArtefact
 from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, temporal_cli, wait_for_server
 from osom.settings import REPO_ROOT
@@ -73,6 +81,12 @@ class Osom:
         assert run.code == 0, str(run)
         return run
 
+    @contextmanager
+    def record(self) -> Iterator[RecordStore]:
+        """The record the worker writes, open for reading; closed afterwards."""
+        with opened_record(self.data_dir) as record:
+            yield record
+
     def history_length(self, workflow_id: str) -> int:
         """How many events the server holds for the case once it is idle (``temporal workflow
         describe``): the notifications a command queues are sent just after it."""
@@ -93,6 +107,43 @@ class Osom:
             previous = length
             time.sleep(0.1)
         raise AssertionError(f"{workflow_id} never became idle")
+
+
+def record_url(data_dir: Path) -> str:
+    """The worker's record: the SQLite file in its data folder (no OSOM_RECORD_URL is set)."""
+    return f"sqlite:///{data_dir / 'record.sqlite3'}"
+
+
+@contextmanager
+def opened_record(data_dir: Path) -> Iterator[RecordStore]:
+    """The record in ``data_dir`` as the worker keeps it (its schema is the worker's to bring
+    up to date), closed afterwards."""
+    record = RecordStore(record_url(data_dir))
+    try:
+        yield record
+    finally:
+        record.close()
+
+
+def content_sha256(content: Mapping[str, Any]) -> str:
+    """The sha256 of an artefact version: over its content as indented JSON, keys sorted."""
+    body = json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def recorded(record: RecordStore, ref: Mapping[str, Any]) -> StoredArtefact:
+    """The version an artefact reference (from `osom status --json`) names, as the record
+    holds it: there, under the case, kind and version the reference names, with the sha256 the
+    case recorded, which is the sha256 of the content it holds; the reference's URL is where
+    the HTTP API serves that version."""
+    case_id, kind, version = ref["case_id"], ref["kind"], ref["version"]
+    stored = record.artefact(case_id, kind, version)
+    assert stored is not None, f"{kind} v{version} of {case_id} is not in the record: {ref}"
+    assert stored.sha256 == ref["sha256"], (ref, stored.sha256)
+    assert content_sha256(stored.content) == stored.sha256, ref
+    assert stored.document.startswith("# "), stored.document
+    assert ref["url"].endswith(f"/v1/cases/{case_id}/artefacts/{kind}/v{version}"), ref
+    return stored
 
 
 @dataclass(frozen=True)

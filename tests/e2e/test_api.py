@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from activities.record import RecordStore
+from osom import tokens as issued_tokens
 from osom.api import PROBLEM, create_app
-from osom.tokens import TokenBook
 from tests.e2e.conftest import EXAMPLES, Osom, Server
 from tests.examples import artefact, load_yaml
 
@@ -25,23 +26,32 @@ TASK_QUEUE = "osom"  # the e2e worker's (OSOM_TASK_QUEUE is not set for it)
 
 
 @pytest.fixture(scope="module")
-def tokens(e2e_root: Path) -> dict[str, str]:
-    book = TokenBook()
-    issued = {person: book.issue(person, "api test") for person in ("P-001", "P-011", "P-015")}
-    book.save(e2e_root / "api-tokens.yaml")
-    return issued
+def record(engine_env: dict[str, str]) -> Iterator[RecordStore]:
+    """The record the worker writes (SQLite in its data folder), as every API instance opens
+    it."""
+    store = RecordStore.open(f"sqlite:///{Path(engine_env['OSOM_DATA_DIR']) / 'record.sqlite3'}")
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(record: RecordStore) -> dict[str, str]:
+    return {
+        person: issued_tokens.issue(record, person, "api test")
+        for person in ("P-001", "P-011", "P-015")
+    }
 
 
 @pytest.fixture
 async def api(
-    server: Server, osom: Osom, e2e_root: Path, tokens: dict[str, str]
+    server: Server, osom: Osom, record: RecordStore, tokens: dict[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
     async def client() -> Any:
         return server.client
 
-    app = create_app(
-        client, lambda: TokenBook.load(e2e_root / "api-tokens.yaml"), TASK_QUEUE, 64 * 1024
-    )
+    app = create_app(client, record, TASK_QUEUE, 64 * 1024)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://osom", timeout=60) as http:
         yield http
@@ -245,14 +255,14 @@ async def test_the_token_is_checked_before_the_body_and_bodies_say_their_length(
 
 
 async def test_an_unreachable_temporal_is_a_problem_too(
-    e2e_root: Path, tokens: dict[str, str]
+    record: RecordStore, tokens: dict[str, str]
 ) -> None:
     from osom.client import connect
 
     async def nowhere() -> Any:
         return await connect("127.0.0.1:9")  # nothing listens on the discard port
 
-    app = create_app(nowhere, lambda: TokenBook.load(e2e_root / "api-tokens.yaml"), TASK_QUEUE)
+    app = create_app(nowhere, record, TASK_QUEUE)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://osom") as http:
         answer = await http.get("/v1/cases/COE-API-1", headers=auth(tokens["P-011"]))

@@ -18,11 +18,12 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, CheckContext, Response
 from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi import checks
 
+from activities.record import RecordStore
 from osom.api import BODY_READ_SECONDS, PROBLEM, create_app
 from osom.settings import REPO_ROOT
-from osom.tokens import TokenBook
 from tests.e2e.conftest import OSOM, Osom, stop
 
 pytestmark = pytest.mark.e2e
@@ -77,8 +78,20 @@ async def _no_temporal() -> Any:
 
 # The document is the app's own, built here at import (schemathesis' fixture-based loader does
 # not run under pytest 9); the requests go to the live `osom api`, which serves the same one.
-OPENAPI = create_app(_no_temporal, TokenBook, "osom").openapi()
-schema = schemathesis.openapi.from_dict(OPENAPI)
+# Building it opens no database: the record (in memory) is never asked anything.
+OPENAPI = create_app(_no_temporal, RecordStore("sqlite://"), "osom").openapi()
+# Invalid requests must be refused: schemathesis' own list of refusals, and a body past the size
+# limit (413) or without a length (411), which the API refuses before reading it.
+REFUSALS = [
+    *("400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"),
+    *("411", "413"),
+]
+schema = schemathesis.openapi.from_dict(
+    OPENAPI,
+    config=SchemathesisConfig.from_dict(
+        {"checks": {"negative_data_rejection": {"expected-statuses": REFUSALS}}}
+    ),
+)
 
 
 def refusals_are_problems(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:

@@ -9,13 +9,12 @@ with the quick demo policy (a session may be held as soon as its CoEs are drawn)
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.conftest import EXAMPLES, Osom, Server
+from tests.e2e.conftest import EXAMPLES, Osom, Server, recorded
 from tests.e2e.test_lifecycle_gate import status_of, wait_for
 from tests.examples import load_yaml
 
@@ -98,6 +97,9 @@ async def test_a_coe_by_hand_from_opened_to_closed(
     osom.ok("decide", coe, "coe_closed", "--as", "P-001")
     closed = status_of(osom, coe)
     assert closed["state"] == "CLOSED"
-    final = json.loads(Path(closed["artefacts"]["coe_document"]["json_path"]).read_text())
-    assert (final["status"], final["owner_sm"]) == ("CLOSED", "P-011")
-    assert Path(closed["artefacts"]["coe_document"]["markdown_path"]).is_file()
+    final_ref = closed["artefacts"]["coe_document"]
+    assert final_ref["case_id"] == workflow_id
+    with osom.record() as record:
+        final = recorded(record, final_ref)
+    assert (final.content["status"], final.content["owner_sm"]) == ("CLOSED", "P-011")
+    assert final.document.startswith(f"# Correction of Error {coe}: "), final.document

@@ -6,8 +6,9 @@ by this module on free loopback ports, and SIGKILLed and started again by the te
 
 1. The worker SIGKILLed while the cases wait at a gate, while a submission's artefact is being
    stored, and again twice during the journeys: every case completes; each decision is in its
-   case's audit log exactly once and in the order sent; each artefact version is one JSON and
-   one Markdown file whose sha256 is the one the case recorded; no temporary file is left.
+   case's audit log exactly once and in the order sent; each artefact version is in the record
+   once, whole, with the sha256 the case recorded; the record's audit chain of each case holds
+   the case's log exactly, and `osom verify` finds it intact (nothing half-written is left).
 2. Updates (a plain Temporal client whose sender gives up) and signals (`osom decide --no-wait`)
    sent while no worker runs, with a submission the `osom` command itself queues as a signal:
    once a worker runs each is applied exactly once, in the order sent, each judged against the
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import json
 import time
@@ -54,7 +54,7 @@ from osom import cases
 from osom.client import connect
 from osom.devserver import DevServer
 from osom.reliability import EngineProcesses
-from tests.e2e.conftest import EXAMPLES, Osom, Ports, Run
+from tests.e2e.conftest import EXAMPLES, Osom, Ports, Run, recorded
 from tests.examples import WALKTHROUGH, WALKTHROUGH_TRAIL, artefact, load_yaml
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -214,17 +214,11 @@ async def completed(client: Client, workflow_id: str) -> WorkflowExecutionStatus
     return status
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def files_of(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-
-
-def debris(data_dir: Path) -> list[Path]:
-    """Temporary files of interrupted writes (hidden ones included)."""
-    return [p for p in data_dir.rglob("*") if p.name.endswith(".tmp")]
+def chain_intact(cli: Osom, case: str) -> dict[str, Any]:
+    """`osom verify CASE --json`: the case's audit chain in the record, checked link by link."""
+    report: dict[str, Any] = json.loads(cli.ok("verify", case, "--json").stdout)
+    assert report["intact"] is True, report
+    return report
 
 
 def decision(decision_id: str, trigger: str, actor: str, **data: Any) -> Decision:
@@ -350,7 +344,6 @@ async def test_worker_sigkilled_at_gates_while_storing_and_mid_journey(
     assert chaos.caught_storing is not None, "no kill landed while an artefact was being stored"
     assert len(chaos.kills) == 4, chaos.kills
 
-    data = cli.data_dir
     for number, workflow_id in zip(numbers, workflow_ids, strict=True):
         # The case completed, and its service lives on with its first assessment requested.
         assert await completed(rig.client, workflow_id) == WorkflowExecutionStatus.COMPLETED
@@ -366,36 +359,54 @@ async def test_worker_sigkilled_at_gates_while_storing_and_mid_journey(
         for before, after in itertools.pairwise(audit):
             assert after["from_state"] == before["to_state"], (before, after)
 
-        # Each artefact version stored once: one JSON and one Markdown file, as recorded.
-        proposal_folder = data / "artefacts" / "new-service" / f"PRO-{number}"
-        published = data / "artefacts" / "service" / f"SVC-{number}" / "service_contract"
-        assert sorted(p.name for p in proposal_folder.iterdir()) == [
-            "discovery_plan",
-            "service_contract",
-        ]
-        for folder in (proposal_folder / "discovery_plan", proposal_folder / "service_contract"):
-            assert files_of(folder) == ["v1.json", "v1.md"], folder
-        assert files_of(published) == ["v1.json", "v1.md"]
+        # Each artefact version recorded once, whole, with the sha256 the case recorded.
+        service_case = f"service/SVC-{number}"
         _, draft = results[workflow_id]
-        assert Path(draft["json_path"]) == proposal_folder / "service_contract" / "v1.json"
-        assert sha256(Path(draft["json_path"])) == draft["sha256"]
         refs = final["artefacts"]
-        assert Path(refs["service_contract"]["json_path"]) == published / "v1.json"
-        assert sha256(published / "v1.json") == refs["service_contract"]["sha256"]
-        plan = refs["discovery_plan"]
-        assert Path(plan["json_path"]) == proposal_folder / "discovery_plan" / "v1.json"
-        assert sha256(Path(plan["json_path"])) == plan["sha256"]
+        service = status_json(cli, service_case)
+        with cli.record() as record:
+            assert [(a.kind, a.version) for a in record.artefacts(workflow_id)] == [
+                ("discovery_plan", 1),
+                ("service_contract", 1),
+            ]
+            assert [
+                (a.kind, a.version)
+                for a in record.artefacts(service_case)
+                if a.case_id == service_case
+            ] == [("service_contract", 1)]
+            assert (draft["case_id"], draft["kind"], draft["version"]) == (
+                workflow_id,
+                "service_contract",
+                1,
+            )
+            recorded(record, draft)
+            assert (refs["service_contract"]["case_id"], refs["service_contract"]["version"]) == (
+                service_case,
+                1,
+            )
+            recorded(record, refs["service_contract"])
+            assert (refs["discovery_plan"]["case_id"], refs["discovery_plan"]["version"]) == (
+                workflow_id,
+                1,
+            )
+            recorded(record, refs["discovery_plan"])
+            assert service["artefacts"]["service_contract"] == refs["service_contract"]
+            # The record's chain holds the case's audit log: every entry once, none torn.
+            chain = record.audit(workflow_id)
+        assert chain == audit
+        assert chain_intact(cli, workflow_id)["entries"] == len(audit)
+        chain_intact(cli, service_case)
         submitted = [
             (e["command"], e["artefact_versions"].get(e["command"].removeprefix("submit:")))
             for e in audit
             if e["command"].startswith("submit:")
         ]
         assert submitted == [("submit:service_contract", 1), ("submit:discovery_plan", 1)]
-        service = status_json(cli, f"SVC-{number}")
         assert service["state"] == "DISCOVERY"
-        assert service["artefacts"]["service_contract"]["sha256"] == sha256(published / "v1.json")
 
-    assert debris(data) == []
+    # Nothing went to files on the worker: the record is where everything was kept.
+    assert not (cli.data_dir / "artefacts").exists()
+    assert not (cli.data_dir / "outbox").exists()
 
 
 # -- 2. commands sent while the worker is down --------------------------------------------------
@@ -484,7 +495,8 @@ async def test_commands_sent_while_no_worker_runs_apply_once_in_order(
         assert first_line.endswith(ALREADY), str(run)
         assert f"decision id: {args[-1]}" in run.stdout, str(run)
         if args[0] == "submit":
-            assert "/new-service/PRO-401/service_contract/v1.json" in run.stdout, str(run)
+            stored = "stored: service_contract v1 http://127.0.0.1:8000/v1/cases/new-service/"
+            assert f"{stored}PRO-401/artefacts/service_contract/v1\n" in run.stdout, str(run)
     assert [e.decision_id for e in await cases.audit_log(client, case)] == [
         e.decision_id for e in log
     ]

@@ -7,8 +7,8 @@ publishes the report; the Executive alters the contract (a VALIDATED need) and m
 to ALPHA citing the report (DOMAIN §3.3, §3.4, §4.6, §9.1 L4/L17, §9.2 A2-A7).
 
 Real time runs on the dev server, so this module's worker gets a policy whose agenda may go out
-on the day of the assessment (`assessment.agenda_lead_wd: 0`): the assessment is booked a few
-seconds ahead and held as soon as that moment has come.
+on the day of the assessment (`assessment.agenda_lead_wd: 0`): the assessment is booked some
+seconds ahead of the clock (never for a fixed date) and held as soon as that moment has come.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from models.ids import workflow_id_for
-from tests.e2e.conftest import EXAMPLES, Osom, Run
+from tests.e2e.conftest import EXAMPLES, Osom, Run, recorded
 from tests.examples import WALKTHROUGH, artefact, load_yaml
 
 pytestmark = pytest.mark.e2e
@@ -35,8 +35,11 @@ SERVICE = "SVC-007"
 ASSESSMENT = "SVC-007-A01"
 REFUSED = 2
 WAIT_SECONDS = 20.0
-# How far ahead the assessment is booked: room for the agenda and one early attempt to hold it.
-BOOKING_LEAD = timedelta(seconds=8)
+# How far ahead the assessment is booked: room for the booking, the agenda and one early
+# attempt to hold it, four `osom` commands of one to three seconds each (each starts Python
+# afresh) with as much again to spare. The test then waits for the moment, so a longer lead
+# costs only what it adds past the checks made meanwhile.
+BOOKING_LEAD = timedelta(seconds=30)
 
 
 @pytest.fixture(scope="module")
@@ -176,8 +179,11 @@ def test_discovery_exit_assessment_takes_the_service_to_alpha(osom: Osom, tmp_pa
     # A5 is refused before the date.
     held = data_file(tmp_path, "held.yaml", {"service_manager_attended": True})
     hold = ("decide", ASSESSMENT, "assessment_held", "--as", "P-004", "--data", held)
+    early = date - datetime.now(UTC)
+    assert early > timedelta(seconds=3), f"booking lead used up ({early} left): raise BOOKING_LEAD"
     run = refused(osom, ASSESSMENT, hold, "GuardFailed", history=False)
     assert "the assessment is scheduled for" in run.stderr, str(run)
+    assert f"{date:%Y-%m-%d %H:%M:%S} UTC" in run.stderr, str(run)
 
     # The lifecycle shows the assessment under way; what blocks alpha says so.
     service = wait_for(
@@ -230,9 +236,9 @@ def test_discovery_exit_assessment_takes_the_service_to_alpha(osom: Osom, tmp_pa
             for code in criteria
         ]
     }
-    recorded = data_file(tmp_path, "decisions.yaml", decisions)
+    decided = data_file(tmp_path, "decisions.yaml", decisions)
     accepted(
-        osom("decide", ASSESSMENT, "decisions_recorded", "--as", "P-003", "--data", recorded),
+        osom("decide", ASSESSMENT, "decisions_recorded", "--as", "P-003", "--data", decided),
         "HELD -> REPORT_DRAFT",
     )
     publication = data_file(tmp_path, "report.yaml", {"lifecycle_decision": "PROGRESS_TO_ALPHA"})
@@ -241,19 +247,23 @@ def test_discovery_exit_assessment_takes_the_service_to_alpha(osom: Osom, tmp_pa
         "REPORT_DRAFT -> PUBLISHED",
     )
 
-    report_folder = (
-        osom.data_dir / "artefacts" / "service" / SERVICE / "assessments" / ASSESSMENT
-    ) / "assessment_report"
-    assert f"stored: {report_folder / 'v1.json'}" in run.stdout, str(run)
+    # What was stored is named by its URL in the HTTP API, with its sha256.
+    report_url = f"/v1/cases/service/{SERVICE}/assessments/{ASSESSMENT}/artefacts/assessment_report"
+    assert f"stored: assessment_report v1 http://127.0.0.1:8000{report_url}/v1\n" in run.stdout, (
+        str(run)
+    )
+    assert "sha256: " in run.stdout, str(run)
     assessment = status_of(osom, ASSESSMENT)
     assert assessment["state"] == "PUBLISHED"
     assert assessment["terminal"] is True
     assert assessment["legal_triggers"] == []
     assert assessment["facts"]["Result"] == "MET — PROGRESS_TO_ALPHA"
     report_ref = assessment["artefacts"]["assessment_report"]
-    assert Path(report_ref["markdown_path"]) == report_folder / "v1.md"
-
-    report = (report_folder / "v1.md").read_text(encoding="utf-8")
+    assert report_ref["case_id"] == f"service/{SERVICE}/assessments/{ASSESSMENT}"
+    assert report_ref["url"] == f"http://127.0.0.1:8000{report_url}/v1"
+    assert f"sha256: {report_ref['sha256']}" in run.stdout, str(run)
+    with osom.record() as record:
+        report = recorded(record, report_ref).document
     for line in (
         "- **Assessment id:** SVC-007-A01",
         "- **Assessment type:** DISCOVERY_EXIT",
@@ -304,8 +314,8 @@ def test_discovery_exit_assessment_takes_the_service_to_alpha(osom: Osom, tmp_pa
     ]
 
     run = accepted(osom(*move), "DISCOVERY -> ALPHA")
-    contracts = osom.data_dir / "artefacts" / "service" / SERVICE / "service_contract"
-    assert f"stored: {contracts / 'v3.json'}" in run.stdout, str(run)
+    contract_url = f"http://127.0.0.1:8000/v1/cases/service/{SERVICE}/artefacts/service_contract/v3"
+    assert f"stored: service_contract v3 {contract_url}\n" in run.stdout, str(run)
 
     service = status_of(osom, SERVICE)
     versions.append(contract_version(service))
@@ -322,17 +332,25 @@ def test_discovery_exit_assessment_takes_the_service_to_alpha(osom: Osom, tmp_pa
     )
     assert moved["artefact_versions"] == {"service_contract": 3}
 
-    published = [
-        json.loads((contracts / f"v{v}.json").read_text(encoding="utf-8")) for v in versions
-    ]
+    current = service["artefacts"]["service_contract"]
+    assert (current["case_id"], current["version"], current["url"]) == (
+        f"service/{SERVICE}",
+        3,
+        contract_url,
+    )
+    with osom.record() as record:
+        latest = recorded(record, current)
+        stored = [record.artefact(f"service/{SERVICE}", "service_contract", v) for v in versions]
+    published = [version.content for version in stored if version is not None]
     assert [c["version"] for c in published] == [1, 2, 3]
     assert [c["lifecycle_stage"] for c in published] == ["DISCOVERY", "DISCOVERY", "ALPHA"]
     assert [n["status"] for n in published[2]["user_needs"]] == ["VALIDATED"]
-    assert "- **Lifecycle stage:** ALPHA" in (contracts / "v3.md").read_text(encoding="utf-8")
+    assert "- **Lifecycle stage:** ALPHA" in latest.document
 
     text = osom.ok("status", SERVICE).stdout
     assert "state:    ALPHA — " in text, text
-    assert f"artefact: service_contract v3 {contracts / 'v3.md'}" in text, text
+    contract_sha = service["artefacts"]["service_contract"]["sha256"]
+    assert f"artefact: service_contract v3 {contract_url} sha256 {contract_sha}" in text, text
     assert "class ALPHA current" in osom.ok("diagram", SERVICE).stdout
 
     # Alpha began: its own gate, the ALPHA_EXIT assessment, is requested.

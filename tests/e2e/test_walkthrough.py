@@ -19,7 +19,8 @@ import yaml
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.e2e.conftest import EXAMPLES, Osom, Run, Server
+from models.record import RecordedNotification
+from tests.e2e.conftest import EXAMPLES, Osom, Run, Server, content_sha256, recorded
 from tests.examples import WALKTHROUGH_TRAIL
 from workflows._visibility import SERVICE_ID, STATE
 
@@ -51,7 +52,7 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (
         ("submit", CASE, f"{ARTEFACTS}/service-contract.yaml", "--as", "P-013"),
-        "new-service/PRO-004/service_contract/v1.json",
+        "/v1/cases/new-service/PRO-004/artefacts/service_contract/v1\nsha256: ",
     ),
     (
         (
@@ -71,7 +72,7 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
     ),
     (
         ("submit", CASE, f"{ARTEFACTS}/discovery-plan.yaml", "--as", "P-013"),
-        "new-service/PRO-004/discovery_plan/v1.json",
+        "/v1/cases/new-service/PRO-004/artefacts/discovery_plan/v1\nsha256: ",
     ),
     (
         (
@@ -83,7 +84,7 @@ WALKTHROUGH: tuple[tuple[tuple[str, ...], str], ...] = (
             "--reason",
             "Discovery starts 1 December",
         ),
-        "service/SVC-007/service_contract/v1.json",
+        "stored: service_contract v1 http://127.0.0.1:8000/v1/cases/service/SVC-007/artefacts/",
     ),
 )
 
@@ -199,50 +200,56 @@ def test_readme_walkthrough_establishes_svc_007(osom: Osom, walkthrough: list[Ru
     assert audit[-1]["reason"] == "Discovery starts 1 December"
 
 
-def test_published_contract_and_drafts_are_in_the_artefact_store(
+def test_published_contract_and_drafts_are_in_the_record(
     osom: Osom, established: list[Run]
 ) -> None:
-    artefacts = osom.data_dir / "artefacts"
-    published = artefacts / "service" / "SVC-007" / "service_contract"
-    contract = json.loads((published / "v1.json").read_text(encoding="utf-8"))
-    assert contract["service_id"] == "SVC-007"
-    assert contract["version"] == 1
-    assert contract["lifecycle_stage"] == "DISCOVERY"
-    assert contract["service_manager"] == "P-013"
-    assert contract["published_by"] == "P-001"
-    assert contract["published_at"]
-    assert "Resident Identity Check" in (published / "v1.md").read_text(encoding="utf-8")
-
-    case_folder = artefacts / "new-service" / "PRO-004"
-    draft = json.loads((case_folder / "service_contract" / "v1.json").read_text(encoding="utf-8"))
-    assert draft["service_id"] == "SVC-007"
-    assert draft["version"] == 0
-    plan = json.loads((case_folder / "discovery_plan" / "v1.json").read_text(encoding="utf-8"))
-    assert plan["target_end"] == "2027-01-29"
-    assert (case_folder / "discovery_plan" / "v1.md").is_file()
-
-    # What the case points at is what is on disk.
+    # What the case points at is in the record, as the case recorded it.
     refs = status_of(osom, CASE)["artefacts"]
-    assert Path(refs["service_contract"]["json_path"]) == published / "v1.json"
-    assert Path(refs["discovery_plan"]["json_path"]) == case_folder / "discovery_plan" / "v1.json"
+    assert refs["service_contract"]["case_id"] == "service/SVC-007"
+    assert refs["discovery_plan"]["case_id"] == CASE
+    with osom.record() as record:
+        published = recorded(record, refs["service_contract"])
+        contract = published.content
+        assert contract["service_id"] == "SVC-007"
+        assert contract["version"] == 1
+        assert contract["lifecycle_stage"] == "DISCOVERY"
+        assert contract["service_manager"] == "P-013"
+        assert contract["published_by"] == "P-001"
+        assert contract["published_at"]
+        assert "Resident Identity Check" in published.document
+
+        assert [(a.kind, a.version) for a in record.artefacts(CASE)] == [
+            ("discovery_plan", 1),
+            ("service_contract", 1),
+        ]
+        draft = record.artefact(CASE, "service_contract", 1)
+        assert draft is not None
+        assert draft.content["service_id"] == "SVC-007"
+        assert draft.content["version"] == 0
+        assert draft.sha256 == content_sha256(draft.content)
+        plan = recorded(record, refs["discovery_plan"])
+        assert plan.content["target_end"] == "2027-01-29"
+        assert "discovery plan · version 1 · case new-service/PRO-004" in plan.document
 
 
 def test_people_were_notified_through_the_outbox(osom: Osom, established: list[Run]) -> None:
-    folder = osom.data_dir / "outbox" / "new-service" / "PRO-004"
-    notes: list[dict[str, Any]] = []
+    notes: list[RecordedNotification] = []
     for _ in range(100):  # the case sends its notifications just after each move
-        notes = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
-        if any("P-015" in n["to"] and "ESTABLISHED" in n["subject"] for n in notes):
+        with osom.record() as record:
+            notes = [n for n in record.notifications() if n.case_id == CASE]
+        if any("P-015" in n.to and "ESTABLISHED" in n.subject for n in notes):
             break
         time.sleep(0.1)
-    assert notes, f"no notifications in {folder}"
-    to_executive = [n for n in notes if n["to"] == ["P-001"]]
-    assert any(n["subject"].startswith("New proposal PRO-004") for n in to_executive), notes
-    assert any("P-013" in n["to"] for n in notes), "the appointed SM was not told"
-    assert any("P-015" in n["to"] for n in notes), "the proposer was not told"
+    assert notes, f"no notifications of {CASE} in the record"
+    to_executive = [n for n in notes if n.to == ["P-001"]]
+    assert any(n.subject.startswith("New proposal PRO-004") for n in to_executive), notes
+    assert any("P-013" in n.to for n in notes), "the appointed SM was not told"
+    assert any("P-015" in n.to for n in notes), "the proposer was not told"
 
     listed = osom.ok("outbox", "--to", "P-001").stdout
     assert "New proposal PRO-004: Resident Identity Check (shared)" in listed
+    shown = json.loads(osom.ok("outbox", "--person", "P-001", "--json").stdout)
+    assert {n.id for n in notes if "P-001" in n.to} <= {n["id"] for n in shown}
 
 
 def test_diagram_marks_the_current_state(osom: Osom, established: list[Run]) -> None:

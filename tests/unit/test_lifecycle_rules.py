@@ -133,8 +133,9 @@ def summary(
             kind="assessment_report",
             version=1,
             sha256="0" * 64,
-            json_path=f"assessment/{assessment_id}/assessment_report/v1.json",
-            markdown_path=f"assessment/{assessment_id}/assessment_report/v1.md",
+            case_id=f"service/SVC-007/assessments/{assessment_id}",
+            url=f"http://127.0.0.1:8000/v1/cases/service/SVC-007/assessments/{assessment_id}"
+            "/artefacts/assessment_report/v1",
         ),
     )
 

@@ -180,3 +180,18 @@ def test_osom_worker_metrics_address_option_reaches_the_settings(
     assert result.exit_code == 0, result.output
 
     assert [s.metrics_address for s in served] == ["127.0.0.1:9464", None]
+
+
+def test_the_worker_logs_how_notifications_leave_without_the_mail_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``worker.started`` says where e-mail goes (host and port), never the SMTP secret."""
+    monkeypatch.setenv("OSOM_SMTP_URL", "smtp+starttls://osom:s3cret@mail.fenmoor.example:2525")
+    settings = Settings.from_env()
+    described = worker.channels(settings).describe()
+    assert "mail.fenmoor.example:2525" in described
+    assert "s3cret" not in described
+    assert "osom:" not in described
+    assert "s3cret" not in repr(worker.channels(settings))
+    monkeypatch.delenv("OSOM_SMTP_URL")
+    assert worker.channels(Settings.from_env()).describe().startswith("recorded in the outbox only")

@@ -15,13 +15,14 @@ from markdown_it import MarkdownIt
 from activities.documents import render_markdown
 from models.case_view import BlockerView, CaseStatus, DeadlineView
 from models.commands import ArtefactRef
-from models.markdown import code, file_link, inline, one_line
+from models.markdown import code, inline, link, one_line
 from workflows._visibility import case_page
 
 MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-# Count every link, also those markdown-it itself would drop (javascript:, and file: ones too).
+# Count every link, also those markdown-it itself would drop (javascript:, file: ...).
 MD.validateLink = lambda url: True  # type: ignore[method-assign]
 DUE = datetime(2026, 12, 21, 9, 30, tzinfo=UTC)
+PUBLIC = "https://osom.example"
 
 # What text must never add: blocks, links, images, HTML, code (and emphasis: WITH_EMPHASIS).
 STRUCTURE = frozenset(
@@ -131,7 +132,8 @@ def read_back(markdown: str) -> tuple[set[str], str]:
 
 
 class Placeholders:
-    """Harmless stand-ins: the same text always gets the same one, empty text stays empty."""
+    """Harmless stand-ins: the same text always gets the same one, empty text stays empty, a
+    link of the API stays a link."""
 
     def __init__(self, keep: frozenset[str] = frozenset()) -> None:
         self.keep = keep
@@ -141,7 +143,9 @@ class Placeholders:
         if isinstance(value, str):
             if not value or value in self.keep:
                 return value
-            return self.seen.setdefault(value, f"x{len(self.seen)}")
+            link = value.startswith(f"{PUBLIC}/")
+            stand_in = f"{PUBLIC}/x{len(self.seen)}" if link else f"x{len(self.seen)}"
+            return self.seen.setdefault(value, stand_in)
         if isinstance(value, dict):
             return {self(k): self(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -178,12 +182,52 @@ def test_a_code_span_keeps_its_backticks_inside(text: str, said: str) -> None:
     assert read_back(code(f"a{text}\n# b")) == ({"code_inline"}, f"a{text} # b")
 
 
-def test_a_file_link_cannot_be_closed_by_its_path() -> None:
-    tokens = MD.parse(file_link("report v1", "/d/x) [y](javascript:alert(1)) <b>.md"))
-    links = [t for t in tokens[1].children or [] if t.type == "link_open"]
-    assert [link.attrs["href"] for link in links] == [
-        "file:///d/x%29%20%5By%5D%28javascript%3Aalert%281%29%29%20%3Cb%3E.md"
+def hrefs(markdown: str) -> list[str]:
+    return [
+        str(child.attrs["href"])
+        for token in MD.parse(markdown)
+        for child in token.children or []
+        if child.type == "link_open"
     ]
+
+
+def test_a_link_cannot_be_closed_by_its_url() -> None:
+    markdown = link("report v1", "https://osom.example/x)[y](javascript:alert(1))<b>.md")
+    assert hrefs(markdown) == [
+        "https://osom.example/x%29%5By%5D%28javascript:alert%281%29%29%3Cb%3E.md"
+    ]
+    assert read_back(markdown) == ({"link_open", "text", "link_close"}, "report v1")
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_an_attack_in_a_url_stays_inside_its_one_link(attack: str) -> None:
+    url = "https://osom.example/" + "".join(attack.split())  # an http URL has no spaces
+    markdown = f"- {link(attack, url)}"
+    assert "\n" not in markdown
+    assert len(hrefs(markdown)) == 1
+    kinds, said = read_back(markdown)
+    assert kinds == {"link_open", "text", "link_close"}
+    assert said == one_line(attack)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///d/x.md",
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "//osom.example/x",
+        "/v1/cases/x",
+        "http://",
+        "https://osom.example/a b",
+        "https://osom.example/a\nb",
+        "",
+    ],
+)
+def test_only_an_http_url_makes_a_link(url: str) -> None:
+    markdown = link("report [v1]", url)
+    assert hrefs(markdown) == []
+    assert read_back(markdown) == ({"text"}, "report [v1]")
 
 
 # -- the exact attacks through both renderers ----------------------------------------------------
@@ -211,7 +255,11 @@ def case(**changes: Any) -> CaseStatus:
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_an_attack_in_the_case_page_adds_nothing(attack: str) -> None:
     def page(text: str) -> str:
-        ref = ArtefactRef(kind=text, version=1, sha256="0", json_path=text, markdown_path=text)
+        linked = ArtefactRef(
+            kind=text, version=1, sha256="0", case_id=text, url=f"{PUBLIC}/{''.join(text.split())}"
+        )
+        plain = ArtefactRef(kind=text, version=2, sha256="0", case_id=text, url=text)
+        legacy = ArtefactRef(kind=text, version=3, sha256="0", json_path=text, markdown_path=text)
         deadline = DeadlineView(
             label=text, due_at=DUE, next_reminder_at=DUE, reminders_sent=1, escalated=True
         )
@@ -227,7 +275,7 @@ def test_an_attack_in_the_case_page_adds_nothing(attack: str) -> None:
                 personal={text: [text]},
                 deadlines=[deadline],
                 blockers=[blocker],
-                artefacts={text: ref},
+                artefacts={text: linked, f"{text}2": plain, f"{text}3": legacy},
             ),
             [text],
             {"P-1": text},
@@ -290,13 +338,26 @@ def test_no_text_in_an_artefact_adds_structure(
     assert structure(markdown) == structure(template), markdown
 
 
-refs = st.builds(
-    ArtefactRef,
-    kind=texts,
-    version=st.integers(0, 99),
-    sha256=st.just("0" * 64),
-    json_path=texts,
-    markdown_path=texts,
+# The API's links (an http URL, whatever follows) and any other text in a reference's url.
+urls = st.one_of(texts, texts.map(lambda t: f"{PUBLIC}/v1/cases/{''.join(t.split())}"))
+refs = st.one_of(
+    st.builds(
+        ArtefactRef,
+        kind=texts,
+        version=st.integers(0, 99),
+        sha256=st.just("0" * 64),
+        case_id=texts,
+        url=urls,
+    ),
+    # A reference from the file store, in a history recorded before the record.
+    st.builds(
+        ArtefactRef,
+        kind=texts,
+        version=st.integers(0, 99),
+        sha256=st.just("0" * 64),
+        json_path=texts,
+        markdown_path=texts,
+    ),
 )
 statuses = st.builds(
     case,

@@ -92,8 +92,16 @@ CONTRACT_REF = {
     "kind": "service_contract",
     "version": 1,
     "sha256": "0" * 64,
-    "json_path": "service/SVC-007/service_contract/v1.json",
-    "markdown_path": "service/SVC-007/service_contract/v1.md",
+    "case_id": "service/SVC-007",
+    "url": "http://127.0.0.1:8000/v1/cases/service/SVC-007/artefacts/service_contract/v1",
+}
+# A reference as histories recorded before the record carry it (files on a worker's disk).
+LEGACY_CONTRACT_REF = {
+    "kind": "service_contract",
+    "version": 1,
+    "sha256": "0" * 64,
+    "json_path": "/data/artefacts/service/SVC-007/service_contract/v1.json",
+    "markdown_path": "/data/artefacts/service/SVC-007/service_contract/v1.md",
 }
 MEETING = "2027-01-12T10:00:00+00:00"
 
@@ -160,6 +168,11 @@ _written(
         "budget": _example("discovery-budget.yaml"),
         "discovery_target": "2027-03-31",
         "team": ["P-013", "P-020"],
+    },
+    {
+        "contract": _example("service-contract.yaml"),
+        "contract_ref": LEGACY_CONTRACT_REF,
+        "started_by": "P-001",
     },
 )
 _written(

@@ -253,3 +253,61 @@ def test_duplicate_service_ids_are_rejected(directory: Directory) -> None:
     services.append({**services[0], "service_manager": "P-011"})
     with pytest.raises(ValidationError, match="unique"):
         directory_with(directory, services=services)
+
+
+# -- where notifications reach people -------------------------------------------------------------
+
+
+def test_everyone_in_the_example_directory_has_an_email_address(directory: Directory) -> None:
+    assert all(p.email for p in directory.people)
+    assert directory.person("P-001").email == "alison.reed@fenmoor.example"
+    assert all(p.webhook is None for p in directory.people)
+
+
+def test_email_and_webhook_are_optional() -> None:
+    person = Person.model_validate({"id": "P-050", "name": "A Member"})
+    assert (person.email, person.webhook) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "jo.mensah@fenmoor.example"),
+        ("email", "o'brien+osom@mail.fenmoor.example"),
+        ("webhook", "https://chat.fenmoor.example/hooks/T0/B0/s3cret"),
+        ("webhook", "http://127.0.0.1:8080/hook?team=a&x=1"),
+    ],
+)
+def test_a_valid_address_is_kept_as_it_is(field: str, value: str) -> None:
+    person = Person.model_validate({"id": "P-050", "name": "A Member", field: value})
+    assert getattr(person, field) == value
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("email", "jo.mensah"),
+        ("email", "jo@localhost"),
+        ("email", "jo@@fenmoor.example"),
+        ("email", "jo mensah@fenmoor.example"),
+        ("email", "<jo@fenmoor.example>"),
+        ("email", "jo@fenmoor.example, ravi@fenmoor.example"),
+        ("email", "jo@fenmoor.example;ravi@fenmoor.example"),
+        ("email", "jo@fenmoor.example\nBcc: ravi@fenmoor.example"),
+        ("email", "jo@fenmoor.example\r\n"),
+        ("email", "jo@fenmoor.example\n"),
+        ("email", ""),
+        ("email", "j" * 250 + "@x.example"),
+        ("webhook", "ftp://chat.fenmoor.example/hook"),
+        ("webhook", "javascript:alert(1)"),
+        ("webhook", "file:///etc/passwd"),
+        ("webhook", "chat.fenmoor.example/hook"),
+        ("webhook", "https://"),
+        ("webhook", "https://chat.fenmoor.example/a hook"),
+        ("webhook", "https://chat.fenmoor.example/hook\n"),
+        ("webhook", "https://chat.fenmoor.example/" + "x" * 2000),
+    ],
+)
+def test_an_address_that_could_go_astray_is_refused(field: str, value: str) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Person.model_validate({"id": "P-050", "name": "A Member", field: value})

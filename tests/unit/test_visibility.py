@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from models.case_view import BlockerView, CaseStatus, DeadlineView
+from models.commands import ArtefactRef
 from workflows._visibility import SEARCH_ATTRIBUTES, attribute_types, case_page, cli_flags
 
 DUE = datetime(2026, 12, 21, 9, 30, tzinfo=UTC)
+PUBLIC = "http://127.0.0.1:8000"
 
 
 def status(**changes: object) -> CaseStatus:
@@ -88,14 +90,9 @@ def test_dev_server_flags_register_every_search_attribute_with_its_type() -> Non
 
 
 def test_case_page_says_what_single_people_must_do_and_links_the_documents() -> None:
-    from models.commands import ArtefactRef
-
+    url = f"{PUBLIC}/v1/cases/coe/COE-2026-001/artefacts/coe_document/v2"
     ref = ArtefactRef(
-        kind="coe_document",
-        version=2,
-        sha256="0" * 64,
-        json_path="/d/v2.json",
-        markdown_path="/d/v2.md",
+        kind="coe_document", version=2, sha256="ab" * 32, case_id="coe/COE-2026-001", url=url
     )
     page = case_page(
         status(
@@ -106,7 +103,22 @@ def test_case_page_says_what_single_people_must_do_and_links_the_documents() -> 
         {"P-020": "Ravi Mehta"},
     )
     assert "- **For P-020 (Ravi Mehta):** corrective action A-2 'x' OVERDUE" in page
-    assert "- [coe_document v2](file:///d/v2.md): `/d/v2.md`" in page
+    assert f"- [coe_document v2]({url}) · sha256 `abababababab`\n" in page
+
+
+def test_a_version_from_the_file_store_is_named_but_not_linked() -> None:
+    """A reference from before the record names a file on some worker's disk: never a link."""
+    legacy = ArtefactRef(
+        kind="coe_document",
+        version=2,
+        sha256="0" * 64,
+        json_path="/d/v2.json",
+        markdown_path="/d/v2.md",
+    )
+    page = case_page(status(artefacts={"coe_document": legacy}), [], {})
+    assert "- coe_document v2 · sha256 `000000000000`\n" in page
+    assert "file:" not in page
+    assert "/d/v2" not in page
 
 
 def test_text_from_the_case_cannot_forge_lines_links_or_html_on_the_page() -> None:
@@ -120,13 +132,19 @@ def test_text_from_the_case_cannot_forge_lines_links_or_html_on_the_page() -> No
     assert "- **Decided:** triage_started by P-002 — \\[click\\](javascript:alert(1))\n" in page
 
 
-def test_an_artefact_path_cannot_break_out_of_its_link() -> None:
-    from models.commands import ArtefactRef
-
-    path = "/d/x.md) ![i](http://x/y.png) `"
-    ref = ArtefactRef(kind="k", version=1, sha256="0", json_path="", markdown_path=path)
+def test_an_artefact_url_cannot_break_out_of_its_link() -> None:
+    url = "https://osom.example/d/x.md)![i](http://x/y.png)`<b>"
+    ref = ArtefactRef(kind="k", version=1, sha256="0", case_id="c", url=url)
     page = case_page(status(artefacts={"k": ref}), [], {})
     assert (
-        "- [k v1](file:///d/x.md%29%20%21%5Bi%5D%28http%3A//x/y.png%29%20%60): "
-        "`` /d/x.md) ![i](http://x/y.png) ` ``\n"
+        "- [k v1](https://osom.example/d/x.md%29%21%5Bi%5D%28http://x/y.png%29%60%3Cb%3E) "
+        "· sha256 `0`\n"
     ) in page
+
+
+def test_an_artefact_url_that_is_not_http_is_shown_as_plain_text() -> None:
+    for url in ("file:///d/x.md", "javascript:alert(1)", "https://osom.example/a b", ""):
+        ref = ArtefactRef(kind="k", version=1, sha256="0", case_id="c", url=url)
+        page = case_page(status(artefacts={"k": ref}), [], {})
+        assert "- k v1 · sha256 `0`\n" in page, url
+        assert "](" not in page, url

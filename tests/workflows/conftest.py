@@ -16,8 +16,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
-from activities.notifications import Outbox
-from models.activity_io import Notification
+from activities.record import RecordStore
+from models.record import RecordedNotification, StoredArtefact
 from osom.devserver import temporal_cli
 from osom.settings import Settings
 from worker import ACTIVITY_THREADS, build_worker
@@ -29,15 +29,20 @@ class Engine:
     env: WorkflowEnvironment
     client: Client
     settings: Settings
+    record: RecordStore
 
-    def outbox_for(self, case: HasWorkflowId) -> list[Notification]:
-        return [
-            n for n in Outbox(self.settings.outbox_root).read() if n.case_id == case.workflow_id
-        ]
+    def outbox_for(self, case: HasWorkflowId) -> list[RecordedNotification]:
+        return [n for n in self.record.notifications() if n.case_id == case.workflow_id]
+
+    def artefact(self, case_id: str, kind: str, version: int) -> StoredArtefact:
+        """A version as the record holds it (failing the test if it is not there)."""
+        stored = self.record.artefact(case_id, kind, version)
+        assert stored is not None, f"{kind} v{version} of {case_id} is not in the record"
+        return stored
 
     async def outbox_once(
-        self, case: HasWorkflowId, ready: Callable[[list[Notification]], bool]
-    ) -> list[Notification]:
+        self, case: HasWorkflowId, ready: Callable[[list[RecordedNotification]], bool]
+    ) -> list[RecordedNotification]:
         """The case's notifications once ``ready`` holds: the run loop sends them shortly after
         the command or deadline that queued them."""
         for _ in range(100):
@@ -77,15 +82,17 @@ async def engine(engine_root: Path) -> AsyncIterator[Engine]:
     for name in ("directory.yaml", "policy.yaml"):
         shutil.copy(EXAMPLES_DIR / name, engine_root / name)
     settings = Settings.in_folder(engine_root, engine_root, f"osom-test-{uuid.uuid4().hex[:6]}")
+    record = RecordStore.open(settings.record)
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(env.client, settings, executor)
+        worker = build_worker(env.client, settings, executor, record)
         task = asyncio.create_task(worker.run())
         try:
-            yield Engine(env=env, client=env.client, settings=settings)
+            yield Engine(env=env, client=env.client, settings=settings, record=record)
         finally:
             await worker.shutdown()
             await task
             await env.shutdown()
+            record.close()
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
 from activities.case_calls import execute_update
+from models.case_view import CaseStatus
 from models.coe import ReviewDraw
 from models.errors import (
     ArtefactConflict,
@@ -29,6 +30,14 @@ from tests.workflows.services import Service, onboarded_service
 
 def svc(unique: str) -> str:
     return f"SVC-{unique}"
+
+
+def content_of(engine: Engine, status: CaseStatus, kind: str) -> dict[str, Any]:
+    """The content of the version of ``kind`` the case names, as the record holds it."""
+    ref = status.artefacts[kind]
+    stored = engine.artefact(ref.case_id, ref.kind, ref.version)
+    assert stored.sha256 == ref.sha256
+    return stored.content
 
 
 async def published_coe(engine: Engine, unique: str, prefix: str = "C") -> Coe:
@@ -140,11 +149,10 @@ async def test_actions_are_worked_on_by_their_owner_or_the_manager(
     await coe.decide("action_cancelled", "P-013", data=cancel)
     # The register is stored (and the lifecycle told) just after each change.
     status = await coe.until(
-        lambda s: "CANCELLED" in Path(s.artefacts["corrective_actions"].json_path).read_text(),
+        lambda s: "CANCELLED" in json.dumps(content_of(engine, s, "corrective_actions")),
         "register stored",
     )
-    actions = json.loads(Path(status.artefacts["corrective_actions"].json_path).read_text())
-    actions = actions["actions"]
+    actions = content_of(engine, status, "corrective_actions")["actions"]
     assert [(a["id"], a["status"]) for a in actions] == [("A-1", "DONE"), ("A-2", "CANCELLED")]
     assert actions[1]["due_changes"][0]["reason"] == "waits for the new ingress"
 
@@ -242,14 +250,17 @@ async def test_only_a_drawn_coe_is_reviewed_and_only_once(engine: Engine, unique
         ),
     )
     # The minutes are stored before any CoE moves: a store that refuses them moves nothing.
-    taken = engine.settings.artefact_root / session.workflow_id / "review_minutes" / "v1.json"
-    taken.parent.mkdir(parents=True)
-    taken.write_text('{"not": "these minutes"}')
+    engine.record.put_artefact(session.workflow_id, "review_minutes", 1, {"not": "these"}, "")
     before = (await session.status(), await session.audit_log(), await coe.status())
     with pytest.raises(ArtefactConflict):  # found by the handler: its store attempt is history
         await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
     assert (await session.status(), await session.audit_log(), await coe.status()) == before
-    taken.unlink()
+    assert engine.artefact(session.workflow_id, "review_minutes", 1).content == {"not": "these"}
+    with engine.record.engine.begin() as connection:  # the squatter goes (only a test may)
+        connection.execute(
+            text("DELETE FROM artefacts WHERE case_id = :case AND kind = 'review_minutes'"),
+            {"case": session.workflow_id},
+        )
     await session.decide("minutes_recorded", "P-001", data={"items": [mine]})
     back = await coe.until(lambda s: s.state == "PUBLISHED", "deferred back to the pool")
     assert "Review" not in back.facts
@@ -326,7 +337,7 @@ async def test_publishing_warns_about_names_until_acknowledged(engine: Engine, u
     assert "P-011 (Tom Okafor) in five_whys" in err.message
     await coe.publish(acknowledged="the named engineer asked to be credited for the fix")
     status = await coe.status()
-    record = json.loads(Path(status.artefacts["coe_document"].json_path).read_text())
+    record = content_of(engine, status, "coe_document")
     assert record["names_acknowledged"] == "the named engineer asked to be credited for the fix"
 
 
@@ -429,7 +440,7 @@ async def test_revision_further_discussion_reopening_and_voiding(
         coe, NotAuthorised, lambda: coe.decide("coe_revised", "P-020", data=revision)
     )
     await coe.decide("coe_revised", "P-013", data=revision)
-    record = json.loads(Path((await coe.status()).artefacts["coe_document"].json_path).read_text())
+    record = content_of(engine, await coe.status(), "coe_document")
     assert (record["version"], record["change_note"]) == (3, "timeline corrected")
 
     await coe.in_the_pool()

@@ -4,9 +4,7 @@ empty pool; and a lifecycle gate held by a long-overdue action."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from models.case_view import CaseStatus
 from models.coe_actions import CorrectiveAction
@@ -14,6 +12,7 @@ from models.coe_review import MinutesRecord
 from models.criteria import AssessmentType
 from models.errors import GuardFailed
 from models.policy import CoeReviewPolicy
+from models.record import StoredArtefact
 from osom.review_schedule import ensure_review_schedule, start_session_now
 from tests.examples import artefact
 from tests.workflows.coes import Coe, Session
@@ -25,6 +24,14 @@ from workflows._clock import add_working_days
 
 def svc(unique: str) -> str:
     return f"SVC-{unique}"
+
+
+def recorded(engine: Engine, status: CaseStatus, kind: str) -> StoredArtefact:
+    """The version of ``kind`` the case names, as the record holds it (the same sha256)."""
+    ref = status.artefacts[kind]
+    stored = engine.artefact(ref.case_id, ref.kind, ref.version)
+    assert stored.sha256 == ref.sha256
+    return stored
 
 
 async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, unique: str) -> None:
@@ -58,10 +65,12 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
     await coe.publish()
     published = await coe.status()
     assert published.state == "PUBLISHED"
-    record = json.loads(Path(published.artefacts["coe_document"].json_path).read_text())
-    assert (record["status"], record["version"]) == ("PUBLISHED", 2)
-    assert [a["status"] for a in record["corrective_actions"]] == ["OPEN", "OPEN"]
-    markdown = Path(published.artefacts["coe_document"].markdown_path).read_text()
+    ref = published.artefacts["coe_document"]
+    assert (ref.case_id, ref.version) == (coe.workflow_id, 2)
+    record = recorded(engine, published, "coe_document")
+    assert (record.content["status"], record.content["version"]) == ("PUBLISHED", 2)
+    assert [a["status"] for a in record.content["corrective_actions"]] == ["OPEN", "OPEN"]
+    markdown = record.document
     assert "Expired TLS certificate" in markdown
     assert "Lessons learned" in markdown
 
@@ -108,9 +117,7 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
     await session.decide("minutes_recorded", "P-004", data=minutes)
     minuted = await session.status()
     assert minuted.state == "MINUTED"
-    stored = MinutesRecord.model_validate_json(
-        Path(minuted.artefacts["review_minutes"].json_path).read_text()
-    )
+    stored = MinutesRecord.model_validate(recorded(engine, minuted, "review_minutes").content)
     assert [(i.coe_id, i.applied) for i in stored.items] == [(coe.coe_id, True)]
     reviewed = await coe.status()
     assert reviewed.state == "REVIEWED"
@@ -128,7 +135,7 @@ async def test_a_coe_from_late_draft_through_review_to_closure(engine: Engine, u
     await coe.decide("coe_closed", "P-001")
     closed = await coe.status()
     assert closed.state == "CLOSED"
-    final = json.loads(Path(closed.artefacts["coe_document"].json_path).read_text())
+    final = recorded(engine, closed, "coe_document").content
     assert (final["status"], final["version"]) == ("CLOSED", 3)
     assert [a["status"] for a in final["corrective_actions"]] == ["DONE", "DONE"]
     assert final["review_outputs"] == [
@@ -154,7 +161,7 @@ async def test_a_near_miss_without_user_impact_is_published(engine: Engine, uniq
         status.facts["Corrective actions"]
         == f"A-1 OPEN (owner P-021, due {content['corrective_actions'][0]['due']})"
     )
-    record = json.loads(Path(status.artefacts["coe_document"].json_path).read_text())
+    record = recorded(engine, status, "coe_document").content
     assert record["users_impacted"] == 0
     assert record["owner_sm"] == "P-012"
     assert record["author"] == "P-021"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from models.errors import (
     UnknownPerson,
 )
 from models.establishment import NewServiceInput
-from models.ids import proposal_workflow_id
+from models.ids import lifecycle_workflow_id, proposal_workflow_id
 from models.people import Directory
 from models.policy import Policy
 from osom import cases
@@ -46,13 +45,21 @@ async def test_walk_to_established_publishes_contract_v1(engine: Engine, unique:
     result = await case.decide("service_established", "P-001", reason="go")
 
     assert result.to_state == "ESTABLISHED"
-    assert result.artefact is not None
-    published = json.loads(Path(result.artefact.json_path).read_text())
+    ref = result.artefact
+    assert ref is not None
+    service = lifecycle_workflow_id(case.service_id)  # the contract is the service's
+    assert (ref.kind, ref.version, ref.case_id) == ("service_contract", 1, service)
+    assert ref.url == (
+        f"{engine.settings.public_url}/v1/cases/{service}/artefacts/service_contract/v1"
+    )
+    stored = engine.artefact(ref.case_id, ref.kind, ref.version)
+    assert stored.sha256 == ref.sha256
+    published = stored.content
     assert published["version"] == 1
     assert published["lifecycle_stage"] == "DISCOVERY"
     assert published["service_manager"] == "P-013"
     assert published["published_by"] == "P-001"
-    assert "Resident Identity Check" in Path(result.artefact.markdown_path).read_text()
+    assert "Resident Identity Check" in stored.document
     outcome = await case.handle.result()
     assert outcome.state == "ESTABLISHED"
     assert outcome.service_id == case.service_id
@@ -333,7 +340,7 @@ async def test_a_reloaded_directory_applies_to_the_running_case(
     directory_file = engine.settings.directory_path
     original = directory_file.read_text(encoding="utf-8")
     delegated = original.replace(
-        "delegations: [assessment_panel]}", "delegations: [assessment_panel, triage_demand]}"
+        "delegations: [assessment_panel],", "delegations: [assessment_panel, triage_demand],"
     )
     assert delegated != original
     reload = DirectoryReload(decision_id=uuid.uuid4().hex, actor="P-001", reason="P-003 triages")

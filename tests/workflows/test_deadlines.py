@@ -62,6 +62,7 @@ async def test_triage_reminds_weekly_then_escalates_at_twenty_working_days(
     reminders = [n for n in notes if n.kind == "reminder"]
     assert reminders
     assert all(set(n.to) == {"P-001", "P-002"} for n in reminders)
+    assert len({n.id for n in notes}) == len(notes)  # each recorded once, however often sent
 
 
 async def test_nothing_fires_before_the_first_reminder(engine: Engine, unique: str) -> None:

@@ -305,22 +305,37 @@ async def test_onboarding_refuses_an_executive_as_service_manager(
 async def test_a_forged_assessment_outcome_changes_nothing(engine: Engine, unique: str) -> None:
     service = await onboarded_service(engine, svc(unique), "BETA", "contract-for-beta.yaml")
     beta = await service.next_assessment(AssessmentType.BETA_EXIT)
-    forged = AssessmentOutcome(
-        assessment_id=beta.assessment_id,
-        service_id=service.service_id,
-        state="CANCELLED",
-        record=ArtefactRef(
+    folder = f"service/{service.service_id}/assessments"
+    elsewhere = f"{folder}/x"  # another case's record (where no closure of beta is)
+    records = [
+        ArtefactRef(kind="assessment_closure", version=1, sha256="0" * 64, case_id=elsewhere),
+        # Where beta keeps its closure, but the record holds no such version.
+        ArtefactRef(
             kind="assessment_closure",
             version=1,
             sha256="0" * 64,
-            json_path=f"/tmp/service/{service.service_id}/assessments/x/assessment_closure/v1.json",
+            case_id=f"{folder}/{beta.assessment_id}",
+        ),
+        # A reference from the file store, as an old history carries it.
+        ArtefactRef(
+            kind="assessment_closure",
+            version=1,
+            sha256="0" * 64,
+            json_path=f"/tmp/{elsewhere}/assessment_closure/v1.json",
             markdown_path="/tmp/x.md",
         ),
-    )
+    ]
     before = (await service.status(), await service.audit_log())
 
-    await service.handle.signal("assessment_concluded", forged)
-    await service.settled_history_length()
+    for record in records:
+        forged = AssessmentOutcome(
+            assessment_id=beta.assessment_id,
+            service_id=service.service_id,
+            state="CANCELLED",
+            record=record,
+        )
+        await service.handle.signal("assessment_concluded", forged)
+        await service.settled_history_length()
 
     assert (await service.status(), await service.audit_log()) == before
     assert beta.assessment_id in before[0].facts["Open assessments"]
@@ -356,10 +371,11 @@ async def test_stopping_a_service_cancels_its_open_assessment_as_the_executive(
     cancelled = [e for e in await beta.audit_log() if e.command == "assessment_cancelled"]
     assert [(e.actor, e.outcome) for e in cancelled] == [("P-001", "accepted")]
     assert status.terminal
-    folder = engine.settings.artefact_root / "service" / service.service_id / "assessments"
-    closure = folder / beta.assessment_id / "assessment_closure" / "v1.md"
     await beta.handle.result()  # the closure record is written as the assessment ends
-    assert "P-001" in closure.read_text(encoding="utf-8")
+    folder = f"service/{service.service_id}/assessments/{beta.assessment_id}"
+    closure = engine.artefact(folder, "assessment_closure", 1)
+    assert "P-001" in closure.document
+    assert closure.content["assessment_id"] == beta.assessment_id
 
 
 async def test_an_open_assessment_follows_the_services_new_manager_and_contract(

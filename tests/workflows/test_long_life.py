@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import WorkflowHandle
 
@@ -29,6 +31,17 @@ async def run_lengths(service: Service) -> list[int]:
         )
         lengths.append(len([e async for e in handle.fetch_history_events()]))
     return lengths
+
+
+async def recorded_audit(engine: Engine, case_id: str, expected: int) -> list[dict[str, Any]]:
+    """The case's audit entries in the record once it holds ``expected`` of them (the run loop
+    writes them shortly after they arise)."""
+    for _ in range(100):
+        entries = engine.record.audit(case_id)
+        if len(entries) >= expected:
+            return entries
+        await asyncio.sleep(0.05)
+    return engine.record.audit(case_id)
 
 
 async def test_ten_live_years_of_reassessments_and_metrics_in_bounded_runs(
@@ -76,11 +89,23 @@ async def test_ten_live_years_of_reassessments_and_metrics_in_bounded_runs(
     again = await service.report_metrics("2026-12", decision_id=f"metrics-{unique}")
     assert again.replayed
     assert again.artefact == first_report.artefact
-    # The audit entries each run did not carry were archived, readable, in the store.
-    archive = engine.settings.artefact_root / service.workflow_id / "audit" / "audit_log"
-    assert sorted(p.name for p in archive.glob("*.md")) == [
-        f"v{run}.md" for run in range(1, len(lengths))
+    # The audit entries each run did not carry were archived, readable, in the record.
+    archives = [
+        a for a in engine.record.artefacts(f"{service.workflow_id}/audit") if a.kind == "audit_log"
     ]
+    # One version per run that had more than it carries (each run also records its audit
+    # entries as it goes, so an early run may hand over with nothing to archive).
+    assert archives, "no run archived its audit entries"
+    assert {a.version for a in archives} <= set(range(1, len(lengths)))
+    assert all(a.content["run"] == a.version and a.document for a in archives)
+    # The record's audit chain holds every entry of every run, in order: the archives, then
+    # what the current run carries.
+    carried = [e.model_dump(mode="json") for e in await service.audit_log()]
+    whole = [entry for a in archives for entry in a.content["entries"]] + carried
+    recorded = await recorded_audit(engine, service.workflow_id, len(whole))
+    assert recorded == whole
+    chain = engine.record.verify(service.workflow_id)
+    assert (chain.intact, chain.entries) == (True, len(whole))
     # Reports came every 30.5 days against calendar-month periods: a short month may be flagged
     # to the Service Manager, but never two periods in a row (which would go to the Executive).
     notes = engine.outbox_for(service)

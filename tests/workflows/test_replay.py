@@ -300,7 +300,7 @@ async def uncached(engine: Engine) -> AsyncIterator[Engine]:
     settings = replace(engine.settings, task_queue=f"{engine.settings.task_queue}-uncached")
     built = replace(settings, task_queue=f"{settings.task_queue}-unused")
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        config = build_worker(engine.client, built, executor).config()
+        config = build_worker(engine.client, built, executor, engine.record).config()
         config["task_queue"] = settings.task_queue
         config["max_cached_workflows"] = 0
         worker = Worker(**config)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateStage
@@ -24,8 +25,10 @@ from worker import ACTIVITY_THREADS, build_worker
 
 @asynccontextmanager
 async def worker_on(engine: Engine, settings: Settings) -> AsyncIterator[None]:
+    """A worker on ``settings``' task queue, on the session's record (as every worker of a
+    deployment shares one)."""
     with ThreadPoolExecutor(max_workers=ACTIVITY_THREADS) as executor:
-        worker = build_worker(engine.client, settings, executor)
+        worker = build_worker(engine.client, settings, executor, engine.record)
         task = asyncio.create_task(worker.run())
         try:
             yield
@@ -38,7 +41,17 @@ async def worker_on(engine: Engine, settings: Settings) -> AsyncIterator[None]:
 def own_queue(engine: Engine) -> Engine:
     """The session's engine on a task queue of its own, whose worker the test starts and stops."""
     settings = dataclasses.replace(engine.settings, task_queue=f"down-{uuid.uuid4().hex[:6]}")
-    return Engine(env=engine.env, client=engine.client, settings=settings)
+    return Engine(env=engine.env, client=engine.client, settings=settings, record=engine.record)
+
+
+async def recorded_audit(engine: Engine, case_id: str, expected: int) -> list[dict[str, Any]]:
+    """The case's audit entries in the record once it holds ``expected`` of them."""
+    for _ in range(100):
+        entries = engine.record.audit(case_id)
+        if len(entries) >= expected:
+            return entries
+        await asyncio.sleep(0.05)
+    return engine.record.audit(case_id)
 
 
 def _decision(trigger: str, actor: str = "P-001") -> Decision:
@@ -90,10 +103,14 @@ async def test_signals_queued_while_no_worker_runs_apply_in_order(
 
     async with worker_on(own_queue, own_queue.settings):
         log = await case.audit_until(lambda log: len(log) >= 4)
+        recorded = await recorded_audit(own_queue, case.workflow_id, len(log))
 
     assert [(e.decision_id, e.outcome) for e in log[1:]] == [
         (d.decision_id, "accepted") for d in sent
     ]
+    # The record holds each entry once, in the same order, chained.
+    assert recorded == [e.model_dump(mode="json") for e in log]
+    assert own_queue.record.verify(case.workflow_id).intact
 
 
 async def test_a_command_no_worker_takes_is_kept_as_a_signal_and_applied_once(

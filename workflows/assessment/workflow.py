@@ -74,7 +74,9 @@ class AssessmentWorkflow(CaseWorkflow[AssessmentCase]):
             f"Assessment requested: {case.title}",
             f"{input.reason}\nBook a date and a panel (assessment_scheduled).",
         )
-        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
+        await asyncio.gather(
+            engine.keep_deadlines(), engine.deliver_notifications(), engine.keep_record()
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         outcome = await self._outcome()
         try:

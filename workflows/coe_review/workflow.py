@@ -73,7 +73,9 @@ class ReviewSessionWorkflow(CaseWorkflow[ReviewSessionCase]):
             self._refused = err
             raise refusal(err) from err
         self._opened = True
-        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
+        await asyncio.gather(
+            engine.keep_deadlines(), engine.deliver_notifications(), engine.keep_record()
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return engine.case.state
 

@@ -75,6 +75,7 @@ class CoeWorkflow(CaseWorkflow[CoeCase]):
             engine.keep_deadlines(),
             engine.timers.keep(self._next_action_event, self._action_event, self._action_summary),
             engine.deliver_notifications(),
+            engine.keep_record(),
             self._share_actions(),
         )
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -79,7 +79,9 @@ class NewServiceWorkflow(CaseWorkflow[EstablishmentCase]):
             f"{case.proposal.summary}\nRaised by {input.proposer}; waiting for triage.",
         )
         self._opened = True
-        await asyncio.gather(engine.keep_deadlines(), engine.deliver_notifications())
+        await asyncio.gather(
+            engine.keep_deadlines(), engine.deliver_notifications(), engine.keep_record()
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         if case.state != "ESTABLISHED":
             return EstablishmentOutcome(state=case.state, service_id=None, contract=None)

@@ -215,8 +215,8 @@ async def stored_outcome(
     """The report or closure record the store holds where this assessment writes it."""
     kind = "assessment_report" if outcome.state == "PUBLISHED" else "assessment_closure"
     service = lifecycle_workflow_id(case.contract.service_id)
-    folder = f"{service}/assessments/{expected.assessment_id}/{kind}/"
-    if folder not in outcome.record.json_path or outcome.record.kind != kind:
+    folder = f"{service}/assessments/{expected.assessment_id}"
+    if not outcome.record.stored_under(folder) or outcome.record.kind != kind:
         return None
     model: type[AssessmentReport | AssessmentClosure] = (
         AssessmentReport if kind == "assessment_report" else AssessmentClosure

@@ -57,8 +57,7 @@ async def actions_changed(engine: CaseEngine[LifecycleCase], notice: CoeActionsN
 async def stored_register(case: LifecycleCase, notice: CoeActionsNotice) -> ActionsRegister | None:
     """The register the store holds where that CoE writes it, if it is this service's."""
     ref = notice.actions
-    folder = f"{coe_workflow_id(notice.coe_id)}/corrective_actions/"
-    if ref.kind != "corrective_actions" or folder not in ref.json_path:
+    if ref.kind != "corrective_actions" or not ref.stored_under(coe_workflow_id(notice.coe_id)):
         return None
     summary = f"read the corrective actions of {notice.coe_id}"
     register = await _records.read_stored(ref, ActionsRegister, summary)

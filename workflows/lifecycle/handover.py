@@ -48,11 +48,12 @@ async def hand_over_when_long(engine: CaseEngine[LifecycleCase], started_by: str
         archived = 0
 
     def quiet() -> bool:
-        # No command or deadline half way, no notification waiting to be sent.
+        # No command or deadline half way, no notification or audit entry waiting to go out.
         return (
             workflow.all_handlers_finished()
             and not engine.busy
             and not engine.has_queued_notifications()
+            and not engine.recorder.busy
         )
 
     # Checked again right before handing over: nothing may run between the check and it.
@@ -60,6 +61,7 @@ async def hand_over_when_long(engine: CaseEngine[LifecycleCase], started_by: str
         await workflow.wait_condition(quiet)
     case = engine.case
     case.audit = case.audit[archived:]
+    case.audit_offset += archived
     case.runs += 1
     workflow.continue_as_new(
         LifecycleInput(contract=case.contract, started_by=started_by, carried=case)

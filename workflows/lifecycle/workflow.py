@@ -89,6 +89,7 @@ class LifecycleWorkflow(CaseWorkflow[LifecycleCase]):
             engine.keep_deadlines(),
             engine.timers.keep(holds.next_hold, holds.held, holds.summary),
             engine.deliver_notifications(),
+            engine.keep_record(),
             handover.hand_over_when_long(engine, self._input.started_by),
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
