@@ -20,8 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from models.errors import RecordUnavailable
     from workflows.activity_contracts import NotifyActivities
 
-# Each channel of each recipient has 10 s; a notification to many people needs them all.
-NOTIFY_TIMEOUT = timedelta(minutes=2)
+# Short, because a notification a killed worker held waits this long before another worker
+# retries it, and the case cannot finish meanwhile (each channel has 10 s of it).
+NOTIFY_TIMEOUT = timedelta(seconds=30)
 RECORD_DOWN_WAIT = timedelta(seconds=30)
 # A channel that fails is tried again after 2 s, 4 s and 8 s; then the notification is marked
 # failed in the record (notifications must not pile up behind a broken channel).

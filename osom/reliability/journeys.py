@@ -13,7 +13,8 @@ from models.commands import ArtefactSubmission, Decision
 from osom import cases
 from osom.reliability.doors import Door, example
 
-IDLE_POLLS = 150
+# Longer than the notify activity's 30 s timeout: one a killed worker held is retried after it.
+IDLE_POLLS = 450
 IDLE_POLL_SECONDS = 0.1
 
 W = TypeVar("W")  # the workflow class of a handle
