@@ -18,7 +18,6 @@ from activities.artefact_store import ArtefactStore
 from activities.case_record import CaseRecords
 from activities.delivery import MailSettings
 from activities.directory import ContextLoader, load_directory, load_policy
-from activities.files import sweep_debris
 from activities.logging_context import ActivityLogContext
 from activities.notifications import Channels, Outbox
 from activities.other_cases import OtherCases
@@ -88,7 +87,10 @@ async def run_worker(settings: Settings, client: Client | None = None) -> None:
             f"osom worker: missing file(s) {', '.join(map(str, missing))}: "
             "set OSOM_DIRECTORY and OSOM_POLICY"
         )
-    sweep_debris(settings.data_dir)
+    try:
+        channels(settings)
+    except ValueError as err:  # its message names the problem, never the URL
+        raise SystemExit(f"osom worker: OSOM_SMTP_URL cannot be used: {err}") from None
     if client is None:
         # The SDK's metrics come from the runtime the client is made with: one per process.
         runtime = None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -21,13 +20,10 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import RequestResponseEndpoint
-from starlette.requests import ClientDisconnect
-from starlette.routing import Match
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -40,10 +36,8 @@ from models.commands import ArtefactSubmission, CommandResult, Decision, Decisio
 from models.errors import (
     ArtefactNotFound,
     InvalidArtefact,
-    MalformedInput,
     NoAnswer,
     OsomError,
-    PayloadTooLarge,
     RecordUnavailable,
     UnknownCase,
     invalid,
@@ -52,38 +46,22 @@ from models.ids import workflow_id_for
 from models.proposal import Proposal
 from models.record import ArtefactListing, DeliveryState, RecordedNotification, StoredArtefact
 from osom import cases, record_reads, tokens, views
+from osom.api_documents import PAGE_HEADERS, artefact_page, negotiate
 from osom.api_errors import (
     PROBLEM,
-    BodyTimeout,
     Unauthenticated,
-    UnsupportedMediaType,
     problem_response,
     problem_responses,
 )
-from osom.json_body import parse_json_body
+from osom.api_requests import BODY_READ_SECONDS, allowed_methods, body_refused
 
 __all__ = ["BODY_READ_SECONDS", "PROBLEM", "create_app"]
-
-# How long a client has to send the body it declared, once its headers are in: a client that
-# declares more than it sends must not hold a connection (and a request) open.
-BODY_READ_SECONDS = 5.0
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
 
 # The highest version number a record holds (a 32-bit INTEGER column in PostgreSQL).
 MAX_VERSION = 2**31 - 1
-# What one artefact version is served as, chosen by the Accept header (JSON when it names none
-# of these, or nothing).
-REPRESENTATIONS = ("application/json", "text/markdown", "text/html")
-# The HTML page runs nothing and loads nothing: what people typed stays text in any case.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 class DecisionRequest(BaseModel):
@@ -141,76 +119,6 @@ async def _authenticated(request: Request, record: RecordStore) -> str:
     return found
 
 
-async def _body_refused(request: Request, limit: int) -> JSONResponse | None:
-    """A body must say its length (so it cannot stream past the limit), keep within it, say it
-    is JSON, arrive in full in time and parse, before any route (or Temporal) sees it."""
-    if not _takes_a_body(request):
-        return None  # the router answers (405 to a method the path does not take)
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit():
-        err = InvalidArtefact(
-            "send the body with a Content-Length (chunked bodies are not taken)",
-            errors=[{"field": "(body)", "message": "Content-Length required"}],
-        )
-        return problem_response(err, 411)
-    if int(declared) > limit:
-        err = PayloadTooLarge(
-            f"the request body is {declared} bytes; at most {limit} are taken",
-            errors=[{"field": "(body)", "message": f"{declared} bytes > {limit}"}],
-        )
-        return problem_response(err, 413)
-    if not _says_json(request.headers.get("content-type", "")):
-        return problem_response(
-            UnsupportedMediaType("send application/json (the Content-Type header)")
-        )
-    try:
-        async with asyncio.timeout(BODY_READ_SECONDS):
-            raw = await request.body()  # kept for the route to read again
-    except TimeoutError:
-        late = BodyTimeout(
-            f"the body did not arrive within {BODY_READ_SECONDS:g} seconds "
-            f"({declared} bytes were declared)"
-        )
-        return problem_response(late, headers={"Connection": "close"})
-    except ClientDisconnect:
-        return problem_response(BodyTimeout("the client went away before sending its body"))
-    try:
-        parse_json_body(raw)
-    except MalformedInput as err:
-        return problem_response(err)
-    return None
-
-
-def _takes_a_body(request: Request) -> bool:
-    """Whether the request goes to a route that reads a JSON body."""
-    return any(
-        isinstance(route, APIRoute)
-        and route.body_field is not None
-        and route.matches(request.scope)[0] is Match.FULL
-        for route in request.app.router.routes
-    )
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """The methods of the path the request's path matches first (as the router tried them),
-    from every route on that path: what the OpenAPI document lists for it."""
-    routes = [route for route in request.app.router.routes if isinstance(route, APIRoute)]
-    first = next(
-        (route.path for route in routes if route.matches(request.scope)[0] is not Match.NONE),
-        None,
-    )
-    return sorted(
-        {method for route in routes if route.path == first for method in route.methods or ()}
-    )
-
-
-def _says_json(content_type: str) -> bool:
-    """``application/json`` or ``application/<x>+json``, as FastAPI reads a body as JSON."""
-    media = content_type.partition(";")[0].strip().lower()
-    kind, _, subtype = media.partition("/")
-    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
-
-
 class Started(BaseModel):
     workflow_id: str
     status: CaseStatus | None = Field(description="None if no worker has taken it up yet")
@@ -247,7 +155,7 @@ def create_app(
                 request.state.person = await _authenticated(request, record)
             except (RecordUnavailable, Unauthenticated) as err:
                 return problem_response(err)
-            refused = await _body_refused(request, max_body_bytes)
+            refused = await body_refused(request, max_body_bytes)
             if refused is not None:
                 return refused
         return await call_next(request)
@@ -271,7 +179,7 @@ def create_app(
         if err.status_code == 405:
             # Starlette names the methods of the first route on the path only; GET and POST
             # on /artefacts are two routes.
-            headers["Allow"] = ", ".join(_allowed_methods(request))
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(problem, err.status_code, headers)
 
     @app.exception_handler(Exception)
@@ -446,80 +354,6 @@ def _case_id(case: str) -> str:
     if any(ord(char) < 32 or ord(char) == 127 for char in case):
         raise UnknownCase("there is no case whose name holds a control character")
     return workflow_id_for(case)
-
-
-def negotiate(accept: str, offered: tuple[str, ...] = REPRESENTATIONS) -> str:
-    """The offered media type the Accept header ranks highest: the first offered on a tie,
-    and when the header is empty or accepts nothing offered."""
-    ranges: list[tuple[str, float]] = []
-    for part in accept.split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        if media.count("/") != 1:
-            continue
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-                if not 0.0 <= quality <= 1.0:  # also NaN
-                    quality = 0.0
-        ranges.append((media.lower(), quality))
-    best, best_quality = offered[0], 0.0
-    for candidate in offered:
-        quality = _quality(candidate, ranges)
-        if quality > best_quality:
-            best, best_quality = candidate, quality
-    return best
-
-
-def _quality(media: str, ranges: list[tuple[str, float]]) -> float:
-    """The quality the most specific matching range gives ``media`` (0: none matches)."""
-    kind = media.partition("/")[0]
-    found, specificity = 0.0, -1
-    for accepted, quality in ranges:
-        if accepted == media:
-            rank = 2
-        elif accepted == f"{kind}/*":
-            rank = 1
-        elif accepted == "*/*":
-            rank = 0
-        else:
-            continue
-        if rank > specificity:
-            found, specificity = quality, rank
-    return found
-
-
-def artefact_page(stored: StoredArtefact) -> str:
-    """The version's Markdown document as a minimal HTML page. The document holds what people
-    typed escaped as Markdown text; raw HTML in it is never passed through."""
-    title = f"{stored.kind.replace('_', ' ')} v{stored.version} of {stored.case_id}"
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n<body>\n<main>\n"
-        f"{markdown_html()(stored.document)}</main>\n</body>\n</html>\n"
-    )
-
-
-@functools.cache
-def markdown_html() -> Callable[[str], str]:
-    """Markdown to HTML with markdown-it-py (CommonMark and tables, raw HTML escaped, only
-    safe link targets) if it is installed, else the text escaped and shown as it is."""
-    try:
-        from markdown_it import MarkdownIt
-    except ImportError:  # not a declared dependency of the engine (it comes with rich)
-        return preformatted
-    renderer = MarkdownIt("commonmark", {"html": False}).enable("table")
-    return renderer.render
-
-
-def preformatted(text: str) -> str:
-    """``text`` escaped, as it is, in a ``<pre>`` block."""
-    return f"<pre>{html.escape(text)}</pre>\n"
 
 
 def _command(model: type[M], **fields: object) -> M:

@@ -39,7 +39,7 @@ from models.errors import ArtefactConflict
 from osom.tokens import TokensUnavailable, import_tokens, read_token_file
 
 _VERSION = re.compile(r"^v([0-9]+)\.(json|md)$")
-# write_atomically's temporary files: ".<name>.<random>.tmp", beside the file being written.
+# The file store's temporary files (its atomic writes): ".<name>.<random>.tmp" beside the file.
 _DEBRIS = re.compile(r"^\..+\.tmp$")
 
 

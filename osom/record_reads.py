@@ -4,14 +4,17 @@ keeps it, from the record once its history is gone (retention ran out, or it was
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from temporalio.client import Client
 
-from activities.record import RecordStore
 from models.audit import AuditEntry
 from models.case_view import CaseStatus
 from models.errors import UnknownCase
 from osom import cases
+
+if TYPE_CHECKING:  # every `osom` command imports this; SQLAlchemy loads only when it is used
+    from activities.record import RecordStore
 
 
 async def status(client: Client, record: RecordStore, workflow_id: str) -> CaseStatus:

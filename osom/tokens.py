@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from activities.record import RecordStore
+from activities.record.database import aware
 from models.errors import OsomError
 from models.people import PersonId
 from models.record import TokenRecord
@@ -161,7 +162,7 @@ def read_token_file(path: Path) -> list[TokenRecord]:
             sha256=issued.sha256,
             person=issued.person,
             label=issued.label,
-            issued_at=_utc(issued.issued_at),
+            issued_at=aware(issued.issued_at),
         )
         for issued in parsed.tokens
     ]
@@ -180,7 +181,3 @@ def import_tokens(record: RecordStore, tokens: Iterable[TokenRecord]) -> int:
             continue
         added += 1
     return added
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

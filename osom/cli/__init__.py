@@ -64,6 +64,8 @@ def run_app(app: typer.Typer) -> None:
     try:
         app()
     except SystemExit as done:
+        if isinstance(done.code, str):  # SystemExit("why") says why, as the interpreter would
+            print(done.code, file=sys.stderr)
         code = done.code if isinstance(done.code, int) else int(done.code is not None)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -31,6 +31,7 @@ from models.record import StoredArtefact
 from osom.client import connect
 from osom.devserver import DevServer, ensure_search_attributes, temporal_cli, wait_for_server
 from osom.settings import REPO_ROOT
+from osom.tokens import issue
 
 EXAMPLES = REPO_ROOT / "examples" / "fenmoor"
 OSOM = Path(sys.executable).parent / "osom"
@@ -123,6 +124,22 @@ def opened_record(data_dir: Path) -> Iterator[RecordStore]:
         yield record
     finally:
         record.close()
+
+
+@pytest.fixture(scope="module")
+def record(engine_env: dict[str, str]) -> Iterator[RecordStore]:
+    """The record the worker writes (SQLite in its data folder), as an API instance opens it."""
+    store = RecordStore.open(record_url(Path(engine_env["OSOM_DATA_DIR"])))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(record: RecordStore) -> dict[str, str]:
+    """API tokens of the approvers and the proposer the API tests act as."""
+    return {person: issue(record, person, "e2e") for person in ("P-001", "P-011", "P-015")}
 
 
 def content_sha256(content: Mapping[str, Any]) -> str:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from activities.record import RecordStore
-from osom import tokens as issued_tokens
 from osom.api import PROBLEM, create_app
 from tests.e2e.conftest import EXAMPLES, Osom, Server
 from tests.examples import artefact, load_yaml
@@ -23,25 +21,6 @@ from tests.examples import artefact, load_yaml
 pytestmark = pytest.mark.e2e
 
 TASK_QUEUE = "osom"  # the e2e worker's (OSOM_TASK_QUEUE is not set for it)
-
-
-@pytest.fixture(scope="module")
-def record(engine_env: dict[str, str]) -> Iterator[RecordStore]:
-    """The record the worker writes (SQLite in its data folder), as every API instance opens
-    it."""
-    store = RecordStore.open(f"sqlite:///{Path(engine_env['OSOM_DATA_DIR']) / 'record.sqlite3'}")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def tokens(record: RecordStore) -> dict[str, str]:
-    return {
-        person: issued_tokens.issue(record, person, "api test")
-        for person in ("P-001", "P-011", "P-015")
-    }
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,24 +35,6 @@ CASE = "COE-REC-1"
 WORKFLOW = f"coe/{CASE}"
 # Nothing listens on port 1: the connection is refused at once.
 UNREACHABLE = "postgresql+psycopg://x@127.0.0.1:1/none"
-
-
-@pytest.fixture(scope="module")
-def record(engine_env: dict[str, str]) -> Iterator[RecordStore]:
-    """The record the worker writes (SQLite in its data folder)."""
-    store = RecordStore.open(f"sqlite:///{Path(engine_env['OSOM_DATA_DIR']) / 'record.sqlite3'}")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def tokens(record: RecordStore) -> dict[str, str]:
-    return {
-        person: issued_tokens.issue(record, person, "record test")
-        for person in ("P-001", "P-011", "P-015")
-    }
 
 
 @pytest.fixture(scope="module")

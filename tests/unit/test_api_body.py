@@ -25,9 +25,9 @@ from models.errors import (
     UnknownCase,
 )
 from models.record import StoredArtefact
-from osom import api as api_module
-from osom import tokens
-from osom.api import PROBLEM, artefact_page, create_app, negotiate, preformatted
+from osom import api_documents, tokens
+from osom.api import PROBLEM, create_app
+from osom.api_documents import artefact_page, negotiate, preformatted
 from osom.api_errors import problem_response, status_of
 from osom.json_body import MAX_BODY_DEPTH, parse_json_body
 
@@ -240,7 +240,7 @@ def test_the_html_page_of_a_version_escapes_what_people_typed(
     rendered: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if rendered == "fallback":
-        monkeypatch.setattr(api_module, "markdown_html", lambda: preformatted)
+        monkeypatch.setattr(api_documents, "markdown_html", lambda: preformatted)
     page = artefact_page(_typed(TYPED))
     assert page.startswith("<!doctype html>")
     assert "<title>coe document v1 of coe/COE-2026-001</title>" in page

@@ -1,18 +1,9 @@
-"""The artefact store: each version in the record (SQLite here), idempotent, versions immutable.
-
-Also the file helpers the worker still uses to sweep what a killed writer left in its data folder
-(activities/files.py).
-"""
+"""The artefact store: each version in the record (SQLite here), idempotent, versions immutable."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import stat
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,12 +15,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.artefact_store import ArtefactStore, artefact_url
 from activities.documents import render_markdown
-from activities.files import remove_debris, sweep_debris, write_atomically
 from activities.record import RecordStore
 from models.activity_io import StoreRequest
 from models.commands import ArtefactRef
 from models.errors import ArtefactConflict, RecordUnavailable
-from osom.settings import REPO_ROOT
 from tests.unit.helpers import example_contract
 
 CASE = "new-service/PRO-004"
@@ -313,119 +302,3 @@ def test_a_reference_from_the_file_store_elsewhere_is_refused(
     without_root = ArtefactStore(record, PUBLIC)
     with pytest.raises(ArtefactConflict, match="names no case"):
         without_root.read(elsewhere)
-
-
-# -- activities/files.py: writing files safely, and the debris of killed writers -------------------
-
-# A writer that stops, for good, once its temporary file is written and fsynced but not renamed:
-# the moment a SIGKILL (or a power cut) would leave it behind.
-STALLED_WRITER = """
-import sys, time
-from pathlib import Path
-import activities.files
-
-def stall(tmp, path):
-    print(tmp, flush=True)
-    time.sleep(600)
-
-activities.files.os.replace = stall
-activities.files.write_atomically(Path(sys.argv[1]), sys.stdin.read())
-"""
-
-
-def stalled_writer(path: Path, content: str) -> tuple[subprocess.Popen[str], Path]:
-    """A real process writing ``content`` to ``path``, stopped before its rename."""
-    child = subprocess.Popen(
-        [sys.executable, "-c", STALLED_WRITER, str(path)],
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    child.stdin.write(content)
-    child.stdin.close()
-    tmp = Path(child.stdout.readline().strip())
-    assert tmp.is_file(), f"the writer exited with {child.wait()} before stalling"
-    return child, tmp
-
-
-def killed(child: subprocess.Popen[str]) -> None:
-    child.kill()  # SIGKILL: no handler, no clean-up runs
-    child.wait(timeout=30)
-
-
-def files(root: Path) -> list[Path]:
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
-
-
-def test_an_atomic_write_leaves_the_file_and_no_temporary(tmp_path: Path) -> None:
-    path = tmp_path / "case" / "kind" / "v1.md"
-    write_atomically(path, "one")
-    write_atomically(path, "two")
-    assert path.read_text(encoding="utf-8") == "two"
-    assert files(tmp_path) == [Path("case/kind/v1.md")]
-
-
-def test_a_failed_write_leaves_neither_the_file_nor_a_temporary(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refuse(*args: object) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr("activities.files.os.replace", refuse)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(tmp_path / "case" / "v1.md", "text")
-    assert files(tmp_path) == []
-
-
-def test_a_writer_killed_mid_write_leaves_debris_removed_once_it_is_dead(tmp_path: Path) -> None:
-    path = tmp_path / "case" / "kind" / "v1.md"
-    child, tmp = stalled_writer(path, "text")
-    try:
-        assert tmp.name.startswith(".v1.md.")
-        assert tmp.suffix == ".tmp"
-        assert remove_debris(path) == []  # a live writer's file is left alone
-    finally:
-        killed(child)
-    assert tmp.is_file()  # what the kill left behind
-    assert remove_debris(path) == [tmp]
-    assert files(tmp_path) == []
-    write_atomically(path, "text")
-    assert files(tmp_path) == [Path("case/kind/v1.md")]
-
-
-def test_the_sweep_removes_old_debris_of_dead_writers_only(tmp_path: Path) -> None:
-    dead, debris = stalled_writer(tmp_path / "case" / "kind" / "v1.md", "one")
-    killed(dead)
-    alive, writing = stalled_writer(tmp_path / "case" / "kind" / "v2.md", "two")
-    try:
-        assert sweep_debris(tmp_path) == []  # both too young to be debris for sure
-        an_hour_ago = time.time() - 3600
-        for tmp in (debris, writing):
-            os.utime(tmp, (an_hour_ago, an_hour_ago))
-        assert sweep_debris(tmp_path) == [debris]
-        assert writing.is_file()  # its writer holds it, however old it looks
-    finally:
-        killed(alive)
-
-
-def test_an_atomic_write_fsyncs_the_file_then_each_folder_it_changed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without the folder's fsync a power cut can lose the rename (or the new folder)."""
-    synced: list[Path | str] = []
-    fsync = os.fsync
-
-    def spy(fd: int) -> None:
-        is_folder = stat.S_ISDIR(os.fstat(fd).st_mode)
-        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")) if is_folder else "a file")
-        fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", spy)
-    write_atomically(tmp_path / "case" / "kind" / "v1.md", "text")
-    assert synced == [tmp_path, tmp_path / "case", "a file", tmp_path / "case" / "kind"]
-    synced.clear()
-    write_atomically(tmp_path / "case" / "kind" / "v2.md", "text")
-    assert synced == ["a file", tmp_path / "case" / "kind"]
